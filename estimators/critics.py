@@ -1,0 +1,133 @@
+"""Critics that train R independent runs in one module.
+
+Every parameter has a leading run dimension R (stacked weights, batched matmuls), so one optimizer
+step advances all runs and run r's loss never touches run r's neighbours. Inputs are ``x[R, B, dx]``
+and ``y[R, B, dy]`` (each run its own batch); outputs are scores ``[R, B, B]`` with
+``scores[r, i, j] = c_r(x_i, y_j)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Tensor = torch.Tensor
+
+_OUTPUTS = ("pmi", "pd")
+
+
+class StackedLinear(nn.Module):
+    """R independent affine maps: ``[R, N, d_in] -> [R, N, d_out]``; nn.Linear's init per run."""
+
+    def __init__(self, runs: int, d_in: int, d_out: int, bias: bool = True) -> None:
+        super().__init__()
+        bound = 1.0 / math.sqrt(d_in)
+        self.weight = nn.Parameter(torch.empty(runs, d_in, d_out).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(runs, 1, d_out).uniform_(-bound, bound)) if bias else None
+
+    def forward(self, h: Tensor) -> Tensor:
+        if self.bias is None:
+            return torch.bmm(h, self.weight)
+        return torch.baddbmm(self.bias, h, self.weight)
+
+
+class StackedMLP(nn.Module):
+    """R independent MLPs d_in -> width (ReLU) x depth -> d_out, as in mibenchmark's MLP.
+
+    ``depth`` counts the hidden width->width layers after the first, so depth = 2 has 4 Linear layers.
+    """
+
+    def __init__(self, runs: int, d_in: int, width: int, depth: int, d_out: int) -> None:
+        super().__init__()
+        dims = [d_in] + [width] * (depth + 1) + [d_out]
+        self.layers = nn.ModuleList(StackedLinear(runs, a, b) for a, b in zip(dims[:-1], dims[1:]))
+
+    def forward(self, h: Tensor) -> Tensor:
+        for layer in self.layers[:-1]:
+            h = F.relu(layer(h))
+        return self.layers[-1](h)
+
+
+def _check_common(runs: int, width: int, depth: int, output: str) -> None:
+    if runs < 1 or width < 1 or depth < 0:
+        raise ValueError(f"critic needs runs >= 1, width >= 1, depth >= 0; got runs={runs}, width={width}, depth={depth}")
+    if output not in _OUTPUTS:
+        raise ValueError(f"critic output must be one of {_OUTPUTS} ('pd' adds a softplus so r = c > 0), got {output!r}")
+
+
+def _finish(scores: Tensor, output: str) -> Tensor:
+    # PD parametrization: a softplus keeps the density ratio r = c strictly positive.
+    return F.softplus(scores) + 1e-6 if output == "pd" else scores
+
+
+class JointCritic(nn.Module):
+    """c(x, y) = MLP([x, y]) evaluated on all B^2 pairs.
+
+    The first layer is computed as x W_x + y W_y broadcast over pairs, which equals W [x; y] exactly
+    and costs O(B d W + B^2 W) instead of O(B^2 d W).
+    """
+
+    def __init__(self, runs: int, dx: int, dy: int, width: int = 256, depth: int = 2, output: str = "pmi") -> None:
+        super().__init__()
+        _check_common(runs, width, depth, output)
+        self.output = output
+        self.first_x = StackedLinear(runs, dx, width)
+        self.first_y = StackedLinear(runs, dy, width, bias=False)
+        self.rest = StackedMLP(runs, width, width, depth - 1, 1) if depth > 0 else StackedLinear(runs, width, 1)
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        R, B, _ = x.shape
+        hx = self.first_x(x)  # [R, B, W], bias included
+        hy = self.first_y(y)  # [R, B, W]
+        h = F.relu(hx[:, :, None, :] + hy[:, None, :, :])  # [R, B, B, W]: pair (i, j) = (x_i, y_j)
+        scores = self.rest(h.reshape(R, B * B, -1)).reshape(R, B, B)
+        return _finish(scores, self.output)
+
+
+class SeparableCritic(nn.Module):
+    """c(x, y) = f(x)^T g(y) / tau with MLP encoders f, g to an ``embed``-d space.
+
+    ``cosine=True`` normalises both embeddings (the SimCLR form cos(f, g) / tau).
+    """
+
+    def __init__(self, runs: int, dx: int, dy: int, width: int = 256, depth: int = 2, embed: int = 32,
+                 tau: float = 1.0, cosine: bool = False, output: str = "pmi") -> None:
+        super().__init__()
+        _check_common(runs, width, depth, output)
+        if not tau > 0:
+            raise ValueError(f"separable critic temperature tau must be > 0, got {tau}")
+        self.f = StackedMLP(runs, dx, width, depth, embed)
+        self.g = StackedMLP(runs, dy, width, depth, embed)
+        self.tau, self.cosine, self.output = tau, cosine, output
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        fx, gy = self.f(x), self.g(y)  # [R, B, E]
+        if self.cosine:
+            fx, gy = F.normalize(fx, dim=-1), F.normalize(gy, dim=-1)
+        return _finish(torch.bmm(fx, gy.transpose(1, 2)) / self.tau, self.output)  # [R, B, B]
+
+
+class BilinearCritic(nn.Module):
+    """c(x, y) = x^T W y."""
+
+    def __init__(self, runs: int, dx: int, dy: int, output: str = "pmi") -> None:
+        super().__init__()
+        _check_common(runs, 1, 0, output)
+        self.weight = nn.Parameter(torch.randn(runs, dx, dy) / math.sqrt(dx * dy))
+        self.output = output
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        return _finish(torch.bmm(torch.bmm(x, self.weight), y.transpose(1, 2)), self.output)
+
+
+CRITICS = {"joint": JointCritic, "separable": SeparableCritic, "bilinear": BilinearCritic}
+
+
+def build_critic(kind: str, runs: int, dx: int, dy: int, **kwargs) -> nn.Module:
+    """Build critic ``kind`` in {joint, separable, bilinear} for ``runs`` independent runs."""
+    if kind not in CRITICS:
+        raise ValueError(f"critic type must be one of {sorted(CRITICS)}, got {kind!r}")
+    return CRITICS[kind](runs, dx, dy, **kwargs)
