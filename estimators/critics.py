@@ -24,9 +24,17 @@ class StackedLinear(nn.Module):
 
     def __init__(self, runs: int, d_in: int, d_out: int, bias: bool = True) -> None:
         super().__init__()
-        bound = 1.0 / math.sqrt(d_in)
-        self.weight = nn.Parameter(torch.empty(runs, d_in, d_out).uniform_(-bound, bound))
-        self.bias = nn.Parameter(torch.empty(runs, 1, d_out).uniform_(-bound, bound)) if bias else None
+        self.bound = 1.0 / math.sqrt(d_in)
+        self.weight = nn.Parameter(torch.empty(runs, d_in, d_out).uniform_(-self.bound, self.bound))
+        self.bias = nn.Parameter(torch.empty(runs, 1, d_out).uniform_(-self.bound, self.bound)) if bias else None
+
+    @torch.no_grad()
+    def reset_run(self, r: int, generator: torch.Generator) -> None:
+        """Re-draw run r's parameters from ``generator`` (so a run's init depends on its seed only)."""
+        for p in (self.weight, self.bias):
+            if p is not None:
+                noise = torch.rand(p.shape[1:], generator=generator, dtype=p.dtype)
+                p[r] = ((2 * noise - 1) * self.bound).to(p.device)
 
     def forward(self, h: Tensor) -> Tensor:
         if self.bias is None:
@@ -119,8 +127,26 @@ class BilinearCritic(nn.Module):
         self.weight = nn.Parameter(torch.randn(runs, dx, dy) / math.sqrt(dx * dy))
         self.output = output
 
+    @torch.no_grad()
+    def reset_run(self, r: int, generator: torch.Generator) -> None:
+        w = torch.randn(self.weight.shape[1:], generator=generator, dtype=self.weight.dtype)
+        self.weight[r] = (w / math.sqrt(w.numel())).to(self.weight.device)
+
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         return _finish(torch.bmm(torch.bmm(x, self.weight), y.transpose(1, 2)), self.output)
+
+
+def seed_runs(critic: nn.Module, seeds: list[int]) -> None:
+    """Initialise run r of every stacked layer from ``seeds[r]`` alone.
+
+    A run's initial weights then do not depend on which other runs share the module, so the same
+    (estimator, seed) gives the same numbers whatever it is grouped with.
+    """
+    for r, seed in enumerate(seeds):
+        generator = torch.Generator().manual_seed(int(seed))
+        for module in critic.modules():
+            if hasattr(module, "reset_run"):
+                module.reset_run(r, generator)
 
 
 CRITICS = {"joint": JointCritic, "separable": SeparableCritic, "bilinear": BilinearCritic}

@@ -1,0 +1,138 @@
+"""Benchmark domains. Each has ``name``, ``dx``, ``dy``, ``true_mi_bits(target_bits)`` and
+``sample(runs, batch, target_bits, generator) -> (x [runs, batch, dx], y [runs, batch, dy])``
+(float32, on the domain's device, drawn from ``generator`` only).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from anchorbench.data.channel import bsc_crossover, class_channel_mi_bits
+from estimators.oracles import rho_for_mi
+
+Tensor = torch.Tensor
+
+# MI-preserving elementwise bijections applied to both X and Y (Czyz et al. 2023, bmi).
+TRANSFORMS = {
+    "identity": lambda t: t,
+    "cubic": lambda t: t ** 3,
+    "half_cube": lambda t: t * t.abs().sqrt(),
+    "asinh": torch.asinh,
+}
+
+
+class GaussianDomain:
+    """X ~ N(0, I_d), Y = rho X + sqrt(1 - rho^2) eps, rho from the target MI; optional transform."""
+
+    name = "gaussian"
+
+    def __init__(self, dim: int = 10, transform: str = "identity", device: str | torch.device = "cpu") -> None:
+        if transform not in TRANSFORMS:
+            raise ValueError(f"gaussian transform must be one of {sorted(TRANSFORMS)}, got {transform!r}")
+        self.dx = self.dy = dim
+        self.transform, self.device = transform, torch.device(device)
+
+    def true_mi_bits(self, target_bits: float) -> float:
+        return float(target_bits)
+
+    def sample(self, runs: int, batch: int, target_bits: float, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        rho = rho_for_mi(target_bits * math.log(2.0), self.dx)
+        x = torch.randn(runs, batch, self.dx, generator=generator, device=self.device)
+        eps = torch.randn(runs, batch, self.dx, generator=generator, device=self.device)
+        y = rho * x + math.sqrt(1.0 - rho * rho) * eps
+        f = TRANSFORMS[self.transform]
+        return f(x), f(y)
+
+
+class ClassChannelDomain:
+    """Same-class sampling through a binary symmetric channel (Lee & Rhee's image/text domains).
+
+    ds source bits c ~ Bernoulli(1/2) for X; Y's bits are c xor n, n ~ Bernoulli(p) with p solved
+    exactly for the target. Component k of X is a random pool instance of class c_k; component k of
+    Y an independent random instance of class (c xor n)_k. Independent draws (the same instance may
+    come up twice) keep X and Y independent given the bits, which is what makes I(X; Y) =
+    I(C_X; C_Y) = ds (1 - H_b(p)) when the class is recoverable from an instance; the reference's
+    "redraw if identical" adds a small dependence of its own.
+    """
+
+    def __init__(self, name: str, items: Tensor, labels: Tensor, sources: int, render, dx: int,
+                 device: str | torch.device = "cpu") -> None:
+        self.name, self.sources, self.render, self.dx, self.dy = name, sources, render, dx, dx
+        self.device = torch.device(device)
+        self.items = items.to(self.device)
+        self.by_class = [torch.nonzero(labels == c).flatten().to(self.device) for c in (0, 1)]
+        if min(len(i) for i in self.by_class) == 0:
+            raise ValueError(f"{name} pool needs instances of both classes 0 and 1")
+
+    def true_mi_bits(self, target_bits: float) -> float:
+        return class_channel_mi_bits(self.sources, bsc_crossover(self.sources, target_bits))
+
+    def class_bits(self, n: int, target_bits: float, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """Source bits ``[n, ds]`` of X and of Y (X's through the BSC)."""
+        p = bsc_crossover(self.sources, target_bits)
+        cx = torch.randint(0, 2, (n, self.sources), generator=generator, device=self.device)
+        flip = torch.rand(n, self.sources, generator=generator, device=self.device) < p
+        return cx, cx ^ flip.long()
+
+    def instances(self, bits: Tensor, generator: torch.Generator) -> Tensor:
+        """A random pool index of class ``bits[i, k]`` for every entry: ``[n, ds]`` long."""
+        picks = [pool[torch.randint(0, len(pool), bits.shape, generator=generator, device=self.device)]
+                 for pool in self.by_class]
+        return torch.where(bits.bool(), picks[1], picks[0])
+
+    def sample(self, runs: int, batch: int, target_bits: float, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        cx, cy = self.class_bits(runs * batch, target_bits, generator)
+        x = self.render(self.items[self.instances(cx, generator)])  # [n, dx]
+        y = self.render(self.items[self.instances(cy, generator)])
+        return x.view(runs, batch, -1), y.view(runs, batch, -1)
+
+
+def tile(digits: Tensor, grid: tuple[int, int]) -> Tensor:
+    """``[n, ds, h, w]`` digit images -> ``[n, rows * h, cols * w]`` canvases, source k at (k // cols, k % cols)."""
+    n, ds, h, w = digits.shape
+    rows, cols = grid
+    return digits.view(n, rows, cols, h, w).permute(0, 1, 3, 2, 4).reshape(n, rows * h, cols * w)
+
+
+def mnist_renderer(grid: tuple[int, int], img_size: int):
+    """Tile the digits, resize the canvas bicubically (antialiased) to img_size^2, flatten to [n, img_size^2].
+
+    The canvas is squashed to a square as in the reference protocol; values stay in [0, 1].
+    """
+    def render(digits: Tensor) -> Tensor:  # [n, ds, 28, 28] float in [0, 1]
+        canvas = tile(digits, grid)[:, None]  # [n, 1, H, W]
+        out = F.interpolate(canvas, size=(img_size, img_size), mode="bicubic", align_corners=False, antialias=True)
+        return out.clamp_(0.0, 1.0).flatten(1)
+    return render
+
+
+def grid_for(sources: int) -> tuple[int, int]:
+    """2 x (ds / 2) tiles (2 x 5 for ds = 10), or 1 x ds for odd ds."""
+    return (2, sources // 2) if sources % 2 == 0 else (1, sources)
+
+
+def build_domain(name: str, pools: dict | None = None, device: str | torch.device = "cpu", **kwargs):
+    """Domain ``name`` in {gaussian, mnist, imdb_bert}; mnist and imdb_bert need ``pools`` (load_pools)."""
+    if name == "gaussian":
+        return GaussianDomain(device=device, **kwargs)
+    if name not in ("mnist", "imdb_bert"):
+        raise ValueError(f"domain must be one of ['gaussian', 'imdb_bert', 'mnist'], got {name!r}")
+    if not pools or name not in pools:
+        raise ValueError(f"domain {name!r} needs its pool: run the data stage (`dvc repro data`) first")
+    pool = pools[name]
+    sources = kwargs.pop("sources", 10)
+    if name == "mnist":
+        img_size = kwargs.pop("img_size", 64)
+        items = pool["images"].float().div_(255.0)
+        render = mnist_renderer(grid_for(sources), img_size)
+        dx = img_size * img_size
+    else:
+        items = pool["embeddings"].float()
+        render = lambda emb: emb.flatten(1)  # noqa: E731  [n, ds, 768] -> [n, ds * 768]
+        dx = sources * items.shape[1]
+    if kwargs:
+        raise ValueError(f"domain {name!r} got unknown settings {sorted(kwargs)}")
+    return ClassChannelDomain(name, items, pool["labels"], sources, render, dx, device)

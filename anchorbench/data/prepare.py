@@ -1,0 +1,76 @@
+"""The data stage: compact sampling pools from the mirror, written atomically, with a manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from anchorbench.data.effective_mi import effective_mi_bits
+from anchorbench.data.imdb import load_imdb_bert
+from anchorbench.data.mirror import require_file
+from anchorbench.data.mnist import load_mnist_digits
+from anchorbench.io import atomic_path, write_json
+
+SOURCE_FILES = {"mnist": ["mnist/t10k-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz"],
+                "imdb_bert": ["imdb_bert/imdb_bert_finetuned.npz"]}
+EFFECTIVE_LEVELS = (2.0, 4.0, 6.0, 8.0, 10.0)
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _save(pool: dict, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(pool, tmp)
+
+
+def prepare_pools(out_dir: Path, mirror: str | None, domains: list[str]) -> dict:
+    """Write ``<domain>_pool.pt`` for each domain and ``manifest.json``; return the manifest."""
+    unknown = sorted(set(domains) - set(SOURCE_FILES))
+    if unknown:
+        raise ValueError(f"data.domains must be among {sorted(SOURCE_FILES)}, got unknown {unknown}")
+    out_dir = Path(out_dir)
+    manifest: dict = {}
+    for name in domains:
+        sources = {rel: {"path": rel, "sha256": sha256(require_file(rel, mirror))} for rel in SOURCE_FILES[name]}
+        if name == "mnist":
+            images, labels = load_mnist_digits(mirror)
+            pool = {"images": torch.from_numpy(images), "labels": torch.from_numpy(labels)}
+            extra = {}
+        else:
+            emb, labels = load_imdb_bert(mirror)
+            pool = {"embeddings": torch.from_numpy(emb), "labels": torch.from_numpy(labels)}
+            # these classes are not perfectly separable: measure the MI the channel really carries
+            extra = {"effective_true_mi_bits": {f"{t:g}": effective_mi_bits(emb, labels, 10, t, seed=0)
+                                                for t in EFFECTIVE_LEVELS}}
+        path = out_dir / f"{name}_pool.pt"
+        _save(pool, path)
+        manifest[name] = {"file": path.name, "sha256": sha256(path), "sources": list(sources.values()),
+                          "shape": list(next(iter(pool.values())).shape),
+                          "per_class": np.bincount(labels, minlength=2).tolist(), **extra}
+    write_json(out_dir / "manifest.json", manifest)
+    return manifest
+
+
+def load_pools(out_dir: Path) -> dict:
+    """Read every pool listed in ``manifest.json``, checking each file's hash."""
+    out_dir = Path(out_dir)
+    manifest_path = out_dir / "manifest.json"
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"{manifest_path} missing: run the data stage first (`dvc repro data`)")
+    pools = {}
+    for name, entry in json.loads(manifest_path.read_text()).items():
+        path = out_dir / entry["file"]
+        if sha256(path) != entry["sha256"]:
+            raise ValueError(f"{path} does not match its manifest hash: re-run the data stage")
+        pools[name] = torch.load(path, weights_only=True)
+    return pools

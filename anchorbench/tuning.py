@@ -1,0 +1,105 @@
+"""Optuna study: tune nu, temperature and critic width against the true MI on validation seeds.
+
+The objective is the MSE (bits^2) of the estimates over the last quarter of every level, on seeds
+that the final runs never use. Each level end reports the running MSE so the pruner can stop bad
+trials early; a trial whose run diverges fails (it is never scored as a number).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from contextlib import nullcontext
+
+import numpy as np
+import optuna
+
+import estimators
+from anchorbench.config import Params
+from anchorbench.plan import critic_config, domain_config, resolve_device
+
+VALIDATION_SEED_OFFSET = 1000  # final runs use seeds 0..seeds-1; validation seeds start here
+
+
+class Diverged(RuntimeError):
+    """A validation run produced NaN/inf."""
+
+
+def search_space(trial: optuna.Trial, estimator: str, critic: str, params: Params) -> dict:
+    """Suggest the tunable values that apply to this estimator and critic."""
+    t = params.tune
+    accepted = inspect.signature(type(estimators.build(estimator)).__init__).parameters
+    chosen = {}
+    if "nu" in accepted:
+        chosen["nu"] = trial.suggest_float("nu", *t.nu_range, log=True)
+    if critic == "separable":
+        chosen["temperature"] = trial.suggest_float("temperature", *t.temperature_range, log=True)
+    if critic != "bilinear":
+        chosen["width"] = trial.suggest_categorical("width", t.widths)
+    return chosen
+
+
+def trial_group(estimator: str, critic_name: str, chosen: dict, params: Params) -> dict:
+    """The training group of one trial: validation seeds, tuned values applied."""
+    p, t = params.mi_benchmark, params.tune
+    critic = critic_config(p, critic_name)
+    if "width" in chosen:
+        critic["width"] = chosen["width"]
+    if "temperature" in chosen:
+        critic["tau"] = chosen["temperature"]
+    hparams = p.hparams(estimator) | ({"nu": chosen["nu"]} if "nu" in chosen else {})
+    seeds = [VALIDATION_SEED_OFFSET + i for i in range(t.val_seeds)]
+    return {"domain": t.domain, "domain_kwargs": domain_config(p, t.domain), "critic": critic,
+            "critic_name": critic_name, "runs": [{"estimator": estimator, "seed": s, "hparams": hparams} for s in seeds],
+            "levels_bits": list(p.levels_bits), "steps_per_level": t.steps_per_level, "batch_size": p.batch_size,
+            "lr": p.lr, "device": resolve_device(p.device), "autocast_bf16": p.autocast_bf16}
+
+
+def tail_mse(estimates_bits: np.ndarray, levels_bits: list[float], truth: list[float], steps_per_level: int) -> float:
+    """MSE over the last quarter of each completed level; raises Diverged on NaN."""
+    errors = []
+    for level in range(estimates_bits.shape[0] // steps_per_level):
+        end = (level + 1) * steps_per_level
+        tail = estimates_bits[end - max(1, steps_per_level // 4): end]
+        if not np.isfinite(tail).all():
+            raise Diverged(f"a validation run diverged at level {levels_bits[level]:g} bits")
+        errors.append(((tail - truth[level]) ** 2).ravel())
+    return float(np.concatenate(errors).mean())
+
+
+def make_objective(estimator: str, critic: str, params: Params, pools_dir: str | None, mlflow_child=None):
+    """Optuna objective; ``mlflow_child(trial)`` returns a context manager that logs the trial."""
+    from tasks.train import run_group  # late: tasks imports prefect
+
+    def objective(trial: optuna.Trial) -> float:
+        chosen = search_space(trial, estimator, critic, params)
+        group = trial_group(estimator, critic, chosen, params)
+        spl, levels = group["steps_per_level"], group["levels_bits"]
+
+        def report(level: int, estimates_bits: np.ndarray) -> None:
+            # every domain's true MI equals its target level (exact BSC crossover / Gaussian rho)
+            mse = tail_mse(estimates_bits, levels, levels, spl)
+            trial.report(mse, level)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after level {group['levels_bits'][level]:g} bits (MSE {mse:.3f})")
+
+        with (mlflow_child(trial, chosen) if mlflow_child else nullcontext()):
+            result, _ = run_group(group, pools_dir, progress=False, on_level_end=report)
+            mse = tail_mse(result.estimates_bits, levels, result.true_mi_bits[::spl].tolist(), spl)
+        if not math.isfinite(mse):
+            raise Diverged("non-finite MSE")
+        return mse
+
+    return objective
+
+
+def open_study(name: str, storage: str, seed: int) -> optuna.Study:
+    """Create or resume (load_if_exists) a minimising study with TPE and median pruning."""
+    if storage.endswith(".log"):  # a journal file: many processes on one node or NFS
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        storage = JournalStorage(JournalFileBackend(storage))
+    return optuna.create_study(study_name=name, storage=storage, load_if_exists=True, direction="minimize",
+                               sampler=optuna.samplers.TPESampler(seed=seed),
+                               pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1))

@@ -1,0 +1,124 @@
+"""MI benchmark flows: data -> tune -> train (+ summary, figures, MLflow). One DVC stage each.
+
+    python -m flows.mi_benchmark data|tune|train|all [--params params.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, runtime, unmapped
+from prefect.artifacts import create_markdown_artifact
+
+from anchorbench import paths
+from anchorbench.config import load_params
+from anchorbench.io import write_frame, write_json
+from anchorbench.plan import plan_groups
+from flows.runners import task_runner
+from tasks.data import prepare_pools_task
+from tasks.evaluate import log_benchmark_task, summarise_task
+from tasks.train import group_name, train_group_task
+from tasks.tracking import code_version
+from tasks.tune import run_study_task
+
+STAGES = ("data", "tune", "train", "all")
+
+
+def _run_name() -> str:
+    params = runtime.flow_run.parameters or {}
+    profile = load_params(params.get("params_path", "params.yaml")).profile
+    return f"{runtime.flow_run.flow_name}-{profile}-{runtime.flow_run.scheduled_start_time:%Y%m%d-%H%M%S}"
+
+
+def _data_version(pools_dir: Path) -> str:
+    manifest = pools_dir / "manifest.json"
+    return hashlib.sha256(manifest.read_bytes()).hexdigest()[:12] if manifest.exists() else "none"
+
+
+@flow(name="mi-benchmark-data", flow_run_name=_run_name, log_prints=True)
+def data_flow(params_path: str = "params.yaml") -> dict:
+    """Prepare the MNIST / IMDB-BERT pools and their manifest (data/pools)."""
+    params = load_params(params_path)
+    manifest = prepare_pools_task(str(paths.POOLS), params.data.mirror, list(params.data.domains))
+    create_markdown_artifact(key="mi-benchmark-data", markdown="## Data pools\n\n```json\n"
+                             + json.dumps(manifest, indent=2, default=str) + "\n```\n")
+    return manifest
+
+
+@flow(name="mi-benchmark-tune", flow_run_name=_run_name, log_prints=True)
+def tune_flow(params_path: str = "params.yaml") -> dict:
+    """Optuna studies; writes results/tune/{best_params.json, trials.csv, metrics.json}."""
+    params = load_params(params_path)
+    t = params.tune
+    studies = [run_study_task(est, critic, params, str(paths.POOLS)) for critic in t.critics for est in t.estimators]
+    best: dict = {"domain": t.domain, "studies": {}}
+    for s in studies:
+        best["studies"].setdefault(s["critic"], {})[s["estimator"]] = s["best_params"]
+    trials = pd.concat([pd.DataFrame(s["table"]).assign(estimator=s["estimator"], critic=s["critic"]) for s in studies])
+    write_frame(paths.TUNE / "trials.csv", trials)
+    write_json(paths.TUNE / "metrics.json", {f"{s['estimator']}-{s['critic']}": {"best_mse": s["best_mse"], **s["trials"]}
+                                             for s in studies})
+    write_json(paths.TUNE / "best_params.json", best)
+    lines = ["## Optuna studies", "", "| study | best MSE (bits^2) | best params | complete / pruned / failed |",
+             "|---|---|---|---|"]
+    for s in studies:
+        t = s["trials"]
+        lines.append(f"| {s['study']} | {s['best_mse']:.4f} | {s['best_params']} | "
+                     f"{t.get('complete', 0)} / {t.get('pruned', 0)} / {t.get('fail', 0)} |")
+    create_markdown_artifact(key="mi-benchmark-tune", markdown="\n".join(lines))
+    return best
+
+
+@flow(name="mi-benchmark-train", flow_run_name=_run_name, log_prints=True)
+def train_flow(params_path: str = "params.yaml") -> dict:
+    """Train every group, then write estimates, summary, metrics, figures and the MLflow record."""
+    params = load_params(params_path)
+    p = params.mi_benchmark
+    best_file = paths.TUNE / "best_params.json"
+    tuned = json.loads(best_file.read_text()) if best_file.exists() else None
+    groups = plan_groups(p, tuned)
+    data_version, code = _data_version(paths.POOLS), code_version()
+    futures = train_group_task.map(groups, unmapped(str(paths.POOLS)), unmapped(data_version), unmapped(code),
+                                   [group_name(g) for g in groups])
+    outputs = [f.result() for f in futures]
+    long = pd.concat([o["long"] for o in outputs], ignore_index=True)
+    diverged = [d for o in outputs for d in o["diverged"]]
+    out = paths.MI_BENCHMARK
+    write_frame(out / "estimates.parquet", long)
+    files = summarise_task(str(out / "estimates.parquet"), str(out), list(p.levels_bits), p.steps_per_level,
+                           p.batch_size, diverged)
+    flow_run = str(runtime.flow_run.id)
+    run_id = log_benchmark_task(files, params.section_hash("mi_benchmark"), params.profile, flow_run, diverged,
+                                trace_every=max(1, p.steps_per_level // 50))
+    table = pd.read_csv(files["summary"])
+    throughput = sum(o["run_steps_per_second"] for o in outputs) / max(len(outputs), 1)
+    md = ["## MI benchmark", "", f"Profile `{params.profile}`; {len(groups)} groups, {len(long):,} estimates; "
+          f"mean throughput {throughput:.0f} run-steps/s; MLflow parent run `{run_id}`.", "",
+          table.pivot_table(index=["domain", "critic", "estimator"], columns="level_bits", values="bias")
+          .round(2).to_markdown(), "", f"Diverged runs: {len(diverged)}"]
+    create_markdown_artifact(key="mi-benchmark-train", markdown="\n".join(md))
+    return {"files": files, "mlflow_run_id": run_id, "diverged": diverged}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m flows.mi_benchmark", description=__doc__.split("\n")[0])
+    parser.add_argument("stage", choices=STAGES)
+    parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    args = parser.parse_args(argv)
+    stages = ["data", "tune", "train"] if args.stage == "all" else [args.stage]
+    flows = {"data": data_flow, "tune": tune_flow, "train": train_flow}
+    for stage in stages:
+        flow_fn = flows[stage]
+        if stage == "train":
+            flow_fn = flow_fn.with_options(task_runner=task_runner())
+        flow_fn(params_path=args.params)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""params.yaml validation: profiles fill nulls, explicit values win, bad keys and values are named."""
+
+import pytest
+
+from anchorbench.config import PROFILES, load_params, parse_params
+from anchorbench.paths import REPO
+
+BASE = {"mi_benchmark": {"estimators": ["nwj", "infonce_anchor"]}}
+
+
+def test_repo_params_file_is_valid():
+    params = load_params(REPO / "params.yaml")
+    assert params.mi_benchmark.steps_per_level == PROFILES[params.profile]["mi_benchmark.steps_per_level"]
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_profile_fills_nulls(profile):
+    p = parse_params(BASE | {"profile": profile})
+    for dotted, value in PROFILES[profile].items():
+        section, key = dotted.split(".")
+        assert getattr(getattr(p, section), key) == value
+
+
+def test_explicit_value_beats_the_profile():
+    p = parse_params({"profile": "paper", "mi_benchmark": {"estimators": ["nwj"], "seeds": 3}})
+    assert p.mi_benchmark.seeds == 3 and p.mi_benchmark.steps_per_level == 4000
+
+
+@pytest.mark.parametrize("raw,match", [
+    ({"mi_benchmark": {"estimators": ["nwj"], "lrr": 0.1}}, r"mi_benchmark\.lrr: unknown key"),
+    ({"mi_benchmark": {"estimators": ["foo"]}}, r"unknown estimator\(s\) \['foo'\]; allowed: .*infonce_anchor"),
+    ({"mi_benchmark": {"estimators": ["nwj"], "critics": ["mlp"]}}, r"mi_benchmark\.critics\.0: .*'joint', 'separable' or 'bilinear'"),
+    ({"mi_benchmark": {"estimators": ["nwj"], "lr": -1}}, r"mi_benchmark\.lr: .*greater than 0"),
+    ({"mi_benchmark": {"estimators": ["nwj"], "estimator_params": {"infonce_anchor": {"nu": -2}}}}, "nu must be"),
+    ({"profile": "huge", "mi_benchmark": {"estimators": ["nwj"]}}, r"profile must be one of \['default', 'paper', 'smoke'\]"),
+    ({"mi_benchmark": {"estimators": []}}, r"mi_benchmark\.estimators"),
+    ({"mi_benchmark": {"estimators": ["nwj"], "sources": 4}}, r"levels_bits must lie in \[0, sources = 4\]"),
+    ({"tune": {"critics": ["mlp"]}, "mi_benchmark": {"estimators": ["nwj"]}}, r"tune\.critics\.0"),
+    ({"data": {"domains": ["cifar"]}, "mi_benchmark": {"estimators": ["nwj"]}}, r"data\.domains\.0: .*'mnist' or 'imdb_bert'"),
+])
+def test_bad_params_name_the_key_and_allowed_values(raw, match):
+    with pytest.raises(ValueError, match=match):
+        parse_params(raw)
+
+
+def test_section_hash_changes_with_the_section_only():
+    a = parse_params(BASE)
+    b = parse_params({**BASE, "tune": {"n_trials": 99}})
+    assert a.section_hash("mi_benchmark") == b.section_hash("mi_benchmark")
+    assert a.section_hash("tune") != b.section_hash("tune")
