@@ -1,0 +1,87 @@
+"""The MI-benchmark flows end to end under the Prefect test harness (smoke scale, Gaussian only)."""
+
+import json
+
+import mlflow
+import optuna
+import pandas as pd
+import pytest
+import yaml
+
+from anchorbench.config import load_params
+from anchorbench.paths import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def _smoke_params(tmp_path, **mi):
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["profile"] = "smoke"
+    raw["mi_benchmark"] |= {"domains": ["gaussian"], "estimators": ["nwj", "infonce", "infonce_anchor"], **mi}
+    raw["tune"] |= {"storage": f"sqlite:///{tmp_path / 'optuna.db'}"}
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
+def test_tune_then_train_writes_every_output(prefect_harness, isolated):
+    from prefect.client.orchestration import get_client
+
+    from flows.mi_benchmark import train_flow, tune_flow
+
+    params_path = _smoke_params(isolated)
+    best = tune_flow(params_path=params_path)
+    assert set(best["studies"]["joint"]["infonce_anchor"]) == {"nu", "width"}
+    study = optuna.load_study(study_name="mi_benchmark-infonce_anchor-gaussian-joint-smoke",
+                              storage=f"sqlite:///{isolated / 'optuna.db'}")
+    assert len(study.trials) == load_params(params_path).tune.n_trials
+    assert json.loads((isolated / "results/tune/best_params.json").read_text()) == best
+
+    out = train_flow(params_path=params_path)
+    res = isolated / "results" / "mi_benchmark"
+    for name in ("estimates.parquet", "summary.csv", "per_run.csv", "metrics.json", "figure1.png", "bias_variance.png"):
+        assert (res / name).stat().st_size > 0, name
+    long = pd.read_parquet(res / "estimates.parquet")
+    assert set(long.estimator) == {"nwj", "infonce", "infonce_anchor"} and set(long.seed) == {0, 1}
+    assert len(long) == 3 * 2 * 5 * 30
+    metrics = json.loads((res / "metrics.json").read_text())
+    assert set(metrics["levels"]["gaussian"]["joint"]["nwj"]) == {"2bits", "4bits", "6bits", "8bits", "10bits"}
+
+    runs = mlflow.search_runs(experiment_names=["mi_benchmark"])
+    children = runs[runs["tags.mlflow.parentRunId"] == out["mlflow_run_id"]]
+    assert len(children) == 6
+    assert set(children["tags.estimator"]) == {"nwj", "infonce", "infonce_anchor"}
+    assert {"tags.git_commit", "tags.params_hash", "tags.domain", "tags.critic", "tags.seed"} <= set(children.columns)
+    trials = mlflow.search_runs(experiment_names=["mi_benchmark_tune"])
+    assert (trials["tags.role"] == "study").sum() == 1 and len(trials) == 1 + len(study.trials)
+
+    async def artifacts():
+        async with get_client() as client:
+            return await client.read_artifacts()
+
+    import asyncio
+
+    keys = {a.key for a in asyncio.run(artifacts())}
+    assert {"mi-benchmark-tune", "mi-benchmark-train"} <= keys
+
+
+def test_train_reuses_cached_groups(prefect_harness, isolated):
+    from flows.mi_benchmark import train_flow
+
+    params_path = _smoke_params(isolated, estimators=["nwj"], seeds=1)
+    train_flow(params_path=params_path)
+    first = pd.read_parquet(isolated / "results/mi_benchmark/estimates.parquet")
+    (isolated / "results/mi_benchmark/estimates.parquet").unlink()
+    train_flow(params_path=params_path)  # the group task is served from the Prefect cache
+    pd.testing.assert_frame_equal(first, pd.read_parquet(isolated / "results/mi_benchmark/estimates.parquet"))
+
+    from prefect.client.orchestration import get_client
+
+    async def train_states():
+        async with get_client() as client:
+            runs = await client.read_task_runs()
+            return [r.state.name for r in runs if r.name.startswith("train-gaussian-joint") and r.name.endswith("R1")]
+
+    import asyncio
+
+    assert "Cached" in asyncio.run(train_states())

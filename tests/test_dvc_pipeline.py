@@ -1,0 +1,71 @@
+"""`dvc repro` of the whole pipeline (smoke profile) in a temporary copy of the repo."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from anchorbench.data.mirror import mirror_dir
+from anchorbench.paths import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def _copy_repo(dest: Path) -> None:
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for rel in files:
+        if (REPO / rel).is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, dest / rel)
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"]):
+        subprocess.run(["git", *args], cwd=dest, check=True)
+
+
+def test_dvc_repro_smoke(tmp_path):
+    mirror = mirror_dir()
+    if mirror is None:
+        pytest.skip("no public-data mirror: the data stage needs MNIST and IMDB-BERT")
+    repo = tmp_path / "repo"
+    _copy_repo(repo)
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["profile"] = "smoke"
+    params["mi_benchmark"]["estimators"] = ["nwj", "infonce_anchor"]
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    bin_dir = Path(sys.executable).parent
+    env = os.environ | {"PATH": f"{bin_dir}:{os.environ['PATH']}", "ANCHORBENCH_DATA_MIRROR": str(mirror),
+                        "PREFECT_HOME": str(tmp_path / "prefect"), "DVC_NO_ANALYTICS": "1",
+                        "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "MLFLOW_DISABLE_TELEMETRY": "true",
+                        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.pop("ANCHORBENCH_HOME", None)
+    proc = subprocess.run([str(bin_dir / "dvc"), "repro"], cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+    res = repo / "results" / "mi_benchmark"
+    metrics = json.loads((res / "metrics.json").read_text())
+    assert set(metrics["levels"]) == {"gaussian", "mnist"}
+    assert (res / "figure1.png").stat().st_size > 10_000 and (res / "bias_variance.png").exists()
+    assert json.loads((repo / "results/tune/best_params.json").read_text())["studies"]["joint"]["infonce_anchor"]
+    assert (repo / "dvc.lock").exists()
+    show = subprocess.run([str(bin_dir / "dvc"), "metrics", "show", "--json"], cwd=repo, env=env,
+                          capture_output=True, text=True, check=True)
+    assert "results/mi_benchmark/metrics.json" in show.stdout
+
+    import mlflow
+    import optuna
+
+    mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=["mi_benchmark"])
+    assert (runs["tags.role"] == "benchmark").sum() == 1 and len(runs) == 1 + 2 * 2 * 2
+    summaries = optuna.get_all_study_summaries(f"sqlite:///{repo / 'optuna.db'}")
+    assert [s.study_name for s in summaries] == ["mi_benchmark-infonce_anchor-gaussian-joint-smoke"]
+
+    # a second repro is a no-op: every stage is up to date
+    again = subprocess.run([str(bin_dir / "dvc"), "repro"], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "didn't change" in again.stdout + again.stderr
