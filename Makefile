@@ -1,4 +1,6 @@
 # anchorbench: `make repro` runs the pipeline, `make test` runs every test (both set up .venv first).
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,16 +9,22 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 export PREFECT_HOME := $(CURDIR)/.prefect
 export MLFLOW_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
+export MLFLOW_SERVER_ENABLE_JOB_EXECUTION := false
+# DVC stages call `python`: make it the venv's
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test test-fast repro lock clean
+.PHONY: setup test test-fast repro bench lock clean
 
-$(BIN)/activate: requirements.txt constraints.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt 2>&1 | grep -v "Location '.*' is ignored" || true
-	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | grep -v "Location '.*' is ignored" || true
-	$(BIN)/python -c "import torch, estimators" && touch $(BIN)/activate
+PIP_QUIET := grep -v "Location '.*' is ignored" || true
 
-setup: $(BIN)/activate
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt 2>&1 | { $(PIP_QUIET); }
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | { $(PIP_QUIET); }
+	$(BIN)/python -c "import torch, estimators, anchorbench, tasks, flows, prefect, mlflow, optuna, dvc"
+	touch $@
+
+setup: $(VENV)/.installed
 
 test: setup  ## every test, slow ones included (what CI runs)
 	$(BIN)/python -m pytest
@@ -24,8 +32,11 @@ test: setup  ## every test, slow ones included (what CI runs)
 test-fast: setup  ## unit tests only
 	$(BIN)/python -m pytest -m "not slow"
 
-repro: setup  ## rebuild every result
-	$(BIN)/python -m flows.demo
+repro: setup  ## rebuild every result (DVC pipeline: data -> tune -> mi_benchmark)
+	$(BIN)/dvc repro
+
+bench: setup  ## engine vs reference-protocol throughput (bench/results/)
+	$(BIN)/python -m bench.bench_engine
 
 lock: setup  ## rewrite constraints.txt from the current environment
 	$(BIN)/pip freeze --exclude-editable | grep -v '^anchorbench' > constraints.txt

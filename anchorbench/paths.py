@@ -27,6 +27,8 @@ def optuna_storage(setting: str | None) -> str:
     return setting or f"sqlite:///{home() / 'optuna.db'}"
 
 
-POOLS = REPO / "data" / "pools"
-TUNE = REPO / "results" / "tune"
-MI_BENCHMARK = REPO / "results" / "mi_benchmark"
+# Stage outputs, relative to $ANCHORBENCH_OUTPUTS (default: the repo, where dvc.yaml expects them).
+OUTPUTS = Path(os.environ.get("ANCHORBENCH_OUTPUTS", REPO)).resolve()
+POOLS = OUTPUTS / "data" / "pools"
+TUNE = OUTPUTS / "results" / "tune"
+MI_BENCHMARK = OUTPUTS / "results" / "mi_benchmark"

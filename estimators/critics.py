@@ -55,7 +55,7 @@ class StackedMLP(nn.Module):
 
     def forward(self, h: Tensor) -> Tensor:
         for layer in self.layers[:-1]:
-            h = F.relu(layer(h))
+            h = F.relu(layer(h), inplace=True)  # in place: the [R, B*B, W] activations dominate memory traffic
         return self.layers[-1](h)
 
 
@@ -90,7 +90,7 @@ class JointCritic(nn.Module):
         R, B, _ = x.shape
         hx = self.first_x(x)  # [R, B, W], bias included
         hy = self.first_y(y)  # [R, B, W]
-        h = F.relu(hx[:, :, None, :] + hy[:, None, :, :])  # [R, B, B, W]: pair (i, j) = (x_i, y_j)
+        h = F.relu(hx[:, :, None, :] + hy[:, None, :, :], inplace=True)  # [R, B, B, W]: pair (i, j) = (x_i, y_j)
         scores = self.rest(h.reshape(R, B * B, -1)).reshape(R, B, B)
         return _finish(scores, self.output)
 

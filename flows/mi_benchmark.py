@@ -105,18 +105,22 @@ def train_flow(params_path: str = "params.yaml") -> dict:
     return {"files": files, "mlflow_run_id": run_id, "diverged": diverged}
 
 
+@flow(name="mi-benchmark", flow_run_name=_run_name, log_prints=True)
+def mi_benchmark_flow(params_path: str = "params.yaml") -> dict:
+    """The whole experiment: data -> tune -> train, as subflows."""
+    data_flow(params_path=params_path)
+    tune_flow(params_path=params_path)
+    return train_flow.with_options(task_runner=task_runner())(params_path=params_path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flows.mi_benchmark", description=__doc__.split("\n")[0])
     parser.add_argument("stage", choices=STAGES)
     parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     args = parser.parse_args(argv)
-    stages = ["data", "tune", "train"] if args.stage == "all" else [args.stage]
-    flows = {"data": data_flow, "tune": tune_flow, "train": train_flow}
-    for stage in stages:
-        flow_fn = flows[stage]
-        if stage == "train":
-            flow_fn = flow_fn.with_options(task_runner=task_runner())
-        flow_fn(params_path=args.params)
+    flows = {"data": data_flow, "tune": tune_flow, "train": train_flow.with_options(task_runner=task_runner()),
+             "all": mi_benchmark_flow}
+    flows[args.stage](params_path=args.params)
     return 0
 
 

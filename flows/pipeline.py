@@ -1,0 +1,62 @@
+"""The whole pipeline as one Prefect flow: ``dvc repro``, so a scheduled run and a manual
+``dvc repro`` produce the same results, followed by a markdown artifact of the metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+
+from anchorbench import paths
+
+
+@task(name="dvc-repro", task_run_name="dvc-repro-{targets}")
+def dvc_repro_task(targets: list[str], force: bool, repo: str) -> str:
+    """Run ``dvc repro [targets]`` in ``repo``; its output is the task log. Raises on failure."""
+    dvc = Path(sys.executable).with_name("dvc")
+    cmd = [str(dvc if dvc.exists() else "dvc"), "repro", *(["--force"] if force else []), *targets]
+    env = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
+    print(proc.stdout[-5000:])
+    if proc.returncode != 0:
+        raise RuntimeError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}:\n{proc.stderr[-5000:]}")
+    return proc.stdout
+
+
+def metrics_markdown(repo: Path) -> str:
+    """The MI benchmark's bias table (bits) per domain/critic/estimator and level, as markdown."""
+    path = repo / "results" / "mi_benchmark" / "metrics.json"
+    if not path.exists():
+        return "_no metrics yet_"
+    levels = json.loads(path.read_text())["levels"]
+    lines = []
+    for domain, critics in levels.items():
+        for critic, ests in critics.items():
+            cols = list(next(iter(ests.values())))
+            lines += [f"### {domain} / {critic}: bias (SD) in bits", "",
+                      "| estimator | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+            for est, by_level in ests.items():
+                cells = [("diverged" if v["bias"] is None else f"{v['bias']:+.2f} ({v['sd']:.2f})") for v in by_level.values()]
+                lines.append(f"| {est} | " + " | ".join(cells) + " |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+@flow(name="anchorbench-pipeline", log_prints=True)
+def pipeline_flow(targets: list[str] | None = None, force: bool = False) -> str:
+    """Rebuild every result (or only ``targets``, DVC stage names) with ``dvc repro``."""
+    repo = paths.REPO
+    dvc_repro_task(list(targets or []), force, str(repo))
+    summary = metrics_markdown(repo)
+    create_markdown_artifact(key="anchorbench-pipeline", markdown="## anchorbench pipeline\n\n" + summary)
+    return summary
+
+
+if __name__ == "__main__":
+    pipeline_flow()

@@ -1,0 +1,151 @@
+"""Operations: a real Prefect server with served deployments, an MLflow server, both UIs in a
+headless browser, and the Dask task runner giving the default runner's numbers."""
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from anchorbench.data.mirror import mirror_dir
+from anchorbench.paths import REPO
+from tests.servers import BIN, background, base_env, free_port
+
+pytestmark = pytest.mark.slow
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def smoke_params(tmp: Path, **mi) -> Path:
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["profile"] = "smoke"
+    raw["data"]["domains"] = ["mnist"]
+    raw["mi_benchmark"] |= {"domains": ["gaussian"], "estimators": ["nwj", "infonce_anchor"], **mi}
+    raw["tune"] |= {"storage": f"sqlite:///{tmp / 'optuna.db'}", "n_trials": 2}
+    path = tmp / "params.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def browse(url: str, name: str) -> str:
+    """Load ``url`` in headless Chromium; keep a screenshot in test-artifacts/; return the DOM."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--virtual-time-budget=15000", "--window-size=1400,900"]
+    with_profile = lambda d: flags + [f"--user-data-dir={d}"]  # noqa: E731
+    subprocess.run([CHROMIUM, *with_profile(ARTIFACTS / f".{name}-a"), f"--screenshot={ARTIFACTS / (name + '.png')}", url],
+                   capture_output=True, timeout=120)
+    dom = subprocess.run([CHROMIUM, *with_profile(ARTIFACTS / f".{name}-b"), "--dump-dom", url],
+                         capture_output=True, text=True, timeout=120).stdout
+    for d in ARTIFACTS.glob(f".{name}-*"):
+        shutil.rmtree(d, ignore_errors=True)
+    return dom
+
+
+def test_prefect_server_serves_schedules_and_runs_a_deployment(tmp_path):
+    if mirror_dir() is None:
+        pytest.skip("no public-data mirror for the data stage")
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = base_env(tmp_path) | {"PREFECT_API_URL": api, "ANCHORBENCH_OUTPUTS": str(tmp_path),
+                                "ANCHORBENCH_HOME": str(tmp_path), "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+                                "ANCHORBENCH_DATA_MIRROR": str(mirror_dir())}
+    params = smoke_params(tmp_path)
+    server = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    with background(server, env, tmp_path / "server.log", health=f"{api}/health"):
+        serve = [str(BIN / "anchorbench"), "serve", "--params", str(params), "--cron", "0 3 * * *"]
+        with background(serve, env, tmp_path / "serve.log", cwd=REPO):
+            from prefect.client.orchestration import get_client
+            from prefect.deployments import run_deployment
+            from prefect.settings import PREFECT_API_URL, temporary_settings
+
+            import asyncio
+
+            async def deployments():
+                async with get_client() as client:
+                    return {d.name: d for d in await client.read_deployments()}
+
+            with temporary_settings({PREFECT_API_URL: api}):
+                deadline = time.time() + 120
+                while time.time() < deadline and len(found := asyncio.run(deployments())) < 2:
+                    time.sleep(1)
+                assert set(found) == {"nightly", "manual"}, (tmp_path / "serve.log").read_text()[-2000:]
+                assert found["nightly"].schedules[0].schedule.cron == "0 3 * * *"
+
+                run = run_deployment("mi-benchmark/manual", timeout=600)
+                assert run.state.is_completed(), (tmp_path / "serve.log").read_text()[-3000:]
+
+                async def artifact_keys():
+                    async with get_client() as client:
+                        return {a.key for a in await client.read_artifacts()}
+
+                assert {"mi-benchmark-data", "mi-benchmark-tune", "mi-benchmark-train"} <= asyncio.run(artifact_keys())
+            assert json.loads((tmp_path / "results/mi_benchmark/metrics.json").read_text())["levels"]["gaussian"]
+
+            if CHROMIUM:
+                dom = browse(f"http://127.0.0.1:{port}/deployments", "prefect-ui-deployments")
+                assert "nightly" in dom and "manual" in dom
+                browse(f"http://127.0.0.1:{port}/runs", "prefect-ui-runs")
+
+
+def test_mlflow_server_round_trip_and_compare(tmp_path, monkeypatch):
+    import mlflow
+
+    from anchorbench.compare import comparison_table
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = base_env(tmp_path)
+    cmd = [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+           "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--artifacts-destination", str(tmp_path / "art")]
+    with background(cmd, env, tmp_path / "mlflow.log", health=f"{url}/health"):
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        mlflow.set_tracking_uri(url)
+        mlflow.set_experiment("mi_benchmark")
+        with mlflow.start_run(run_name="mi-benchmark-test", tags={"role": "benchmark"}) as parent:
+            for est, bias in (("nwj", -0.5), ("infonce_anchor", 0.1)):
+                for seed in (0, 1):
+                    tags = {"domain": "gaussian", "critic": "joint", "estimator": est, "seed": str(seed)}
+                    with mlflow.start_run(run_name=f"gaussian-joint-{est}-s{seed}", nested=True, tags=tags):
+                        mlflow.log_metrics({"bias_2bits": bias + seed * 0.1, "mean_2bits": 2 + bias})
+        back = mlflow.get_run(parent.info.run_id)
+        assert back.data.tags["role"] == "benchmark"
+        table = comparison_table()  # newest benchmark run, through the server
+        assert table.loc[("gaussian", "joint", "nwj"), "2 bits"] == pytest.approx(-0.45)
+        assert table.loc[("gaussian", "joint", "infonce_anchor"), "2 bits"] == pytest.approx(0.15)
+        if CHROMIUM:
+            exp = mlflow.get_experiment_by_name("mi_benchmark").experiment_id
+            dom = browse(f"{url}/#/experiments/{exp}", "mlflow-ui-runs")
+            assert "mi-benchmark-test" in dom
+
+
+def test_dask_runner_matches_the_default_runner(tmp_path, monkeypatch):
+    from prefect.testing.utilities import prefect_test_harness
+
+    from anchorbench import paths
+    from flows.mi_benchmark import train_flow
+    from flows.runners import task_runner
+
+    params = smoke_params(tmp_path, seeds=1)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("PREFECT_TASKS_REFRESH_CACHE", "true")  # really train twice
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    metrics = {}
+    with prefect_test_harness(server_startup_timeout=120):
+        for runner in ("thread", "dask"):
+            monkeypatch.setenv("ANCHORBENCH_TASK_RUNNER", runner)
+            monkeypatch.setenv("ANCHORBENCH_DASK_WORKERS", "2")
+            monkeypatch.setattr(paths, "MI_BENCHMARK", tmp_path / runner)
+            monkeypatch.setattr(paths, "TUNE", tmp_path / "no-tune")
+            train_flow.with_options(task_runner=task_runner())(params_path=str(params))
+            metrics[runner] = json.loads((tmp_path / runner / "metrics.json").read_text())
+    a, b = metrics["thread"]["levels"], metrics["dask"]["levels"]
+    flat = lambda m: {(e, lvl, k): v for e, ls in m["gaussian"]["joint"].items() for lvl, d in ls.items() for k, v in d.items()}  # noqa: E731
+    fa, fb = flat(a), flat(b)
+    assert fa.keys() == fb.keys()
+    for key in fa:
+        assert fa[key] == pytest.approx(fb[key], abs=1e-3), key
