@@ -39,7 +39,7 @@ bench: setup  ## engine vs reference-protocol throughput (bench/results/)
 	$(BIN)/python -m bench.bench_engine
 
 lock: setup  ## rewrite constraints.txt from the current environment
-	$(BIN)/pip freeze --exclude-editable | grep -v '^anchorbench' > constraints.txt
+	$(BIN)/pip freeze --all --exclude-editable | grep -v -E '^(anchorbench|pip)==' > constraints.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache

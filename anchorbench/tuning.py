@@ -67,8 +67,13 @@ def tail_mse(estimates_bits: np.ndarray, levels_bits: list[float], truth: list[f
     return float(np.concatenate(errors).mean())
 
 
+def _no_log(metrics: dict, step: int | None = None) -> None:
+    """Default trial logger: nothing."""
+
+
 def make_objective(estimator: str, critic: str, params: Params, pools_dir: str | None, mlflow_child=None):
-    """Optuna objective; ``mlflow_child(trial)`` returns a context manager that logs the trial."""
+    """Optuna objective. ``mlflow_child(trial, chosen)`` is a context manager that yields a
+    ``log(metrics, step=None)`` function recording the trial (an MLflow child run)."""
     from tasks.train import run_group  # late: tasks imports prefect
 
     def objective(trial: optuna.Trial) -> float:
@@ -79,13 +84,15 @@ def make_objective(estimator: str, critic: str, params: Params, pools_dir: str |
         def report(level: int, estimates_bits: np.ndarray) -> None:
             # every domain's true MI equals its target level (exact BSC crossover / Gaussian rho)
             mse = tail_mse(estimates_bits, levels, levels, spl)
+            log({"running_mse": mse}, step=level)
             trial.report(mse, level)
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after level {group['levels_bits'][level]:g} bits (MSE {mse:.3f})")
 
-        with (mlflow_child(trial, chosen) if mlflow_child else nullcontext()):
+        with (mlflow_child(trial, chosen) if mlflow_child else nullcontext(_no_log)) as log:
             result, _ = run_group(group, pools_dir, progress=False, on_level_end=report)
             mse = tail_mse(result.estimates_bits, levels, result.true_mi_bits[::spl].tolist(), spl)
+            log({"mse": mse})
         if not math.isfinite(mse):
             raise Diverged("non-finite MSE")
         return mse

@@ -41,6 +41,21 @@ class StackedLinear(nn.Module):
             return torch.bmm(h, self.weight)
         return torch.baddbmm(self.bias, h, self.weight)
 
+    def per_run(self, hs: list[Tensor]) -> list[Tensor]:
+        """The same map on a list of per-run ``[N, d_in]`` tensors, one GEMM per run.
+
+        ``unbind`` views keep the parameters stacked (one optimizer, and its backward is a single
+        stack of the per-run gradients).
+        """
+        weights = self.weight.unbind(0)
+        if self.bias is None:
+            return [h @ w for h, w in zip(hs, weights)]
+        return [torch.addmm(b[0], h, w) for h, w, b in zip(hs, weights, self.bias.unbind(0))]
+
+
+# On CPU, one MKL GEMM per run beats one batched GEMM once the layers are this wide (bench/).
+PER_RUN_MIN_WIDTH = 128
+
 
 class StackedMLP(nn.Module):
     """R independent MLPs d_in -> width (ReLU) x depth -> d_out, as in mibenchmark's MLP.
@@ -51,9 +66,15 @@ class StackedMLP(nn.Module):
     def __init__(self, runs: int, d_in: int, width: int, depth: int, d_out: int) -> None:
         super().__init__()
         dims = [d_in] + [width] * (depth + 1) + [d_out]
+        self.width = width
         self.layers = nn.ModuleList(StackedLinear(runs, a, b) for a, b in zip(dims[:-1], dims[1:]))
 
     def forward(self, h: Tensor) -> Tensor:
+        if h.device.type == "cpu" and self.width >= PER_RUN_MIN_WIDTH:
+            hs = list(h.unbind(0))
+            for layer in self.layers[:-1]:
+                hs = [F.relu(a, inplace=True) for a in layer.per_run(hs)]
+            return torch.stack(self.layers[-1].per_run(hs))
         for layer in self.layers[:-1]:
             h = F.relu(layer(h), inplace=True)  # in place: the [R, B*B, W] activations dominate memory traffic
         return self.layers[-1](h)

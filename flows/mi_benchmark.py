@@ -93,8 +93,12 @@ def train_flow(params_path: str = "params.yaml") -> dict:
     files = summarise_task(str(out / "estimates.parquet"), str(out), list(p.levels_bits), p.steps_per_level,
                            p.batch_size, diverged)
     flow_run = str(runtime.flow_run.id)
+    names = {"type": "critic_type", "tau": "temperature"}  # the names Optuna tunes under
+    run_params = {f"{g['domain']}|{g['critic_name']}|{r['estimator']}|{r['seed']}":
+                  {names.get(k, k): v for k, v in {**g["critic"], **r["hparams"]}.items() if v is not None}
+                  for g in groups for r in g["runs"]}
     run_id = log_benchmark_task(files, params.section_hash("mi_benchmark"), params.profile, flow_run, diverged,
-                                trace_every=max(1, p.steps_per_level // 50))
+                                trace_every=max(1, p.steps_per_level // 50), run_params=run_params)
     table = pd.read_csv(files["summary"])
     throughput = sum(o["run_steps_per_second"] for o in outputs) / max(len(outputs), 1)
     md = ["## MI benchmark", "", f"Profile `{params.profile}`; {len(groups)} groups, {len(long):,} estimates; "

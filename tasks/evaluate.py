@@ -38,9 +38,10 @@ def summarise_task(estimates_path: str, out_dir: str, levels_bits: list[float], 
 
 @task(name="log-mlflow", retries=2, retry_delay_seconds=[2, 10])
 def log_benchmark_task(files: dict, params_hash: str, profile: str, flow_run: str, diverged: list[dict],
-                       trace_every: int) -> str:
+                       trace_every: int, run_params: dict[str, dict]) -> str:
     """One parent run per flow run; a nested child per (domain, critic, estimator, seed) with its
-    per-level mean/SD, a downsampled trace and its divergence state. Returns the parent run id."""
+    critic and estimator settings as params (``run_params["domain|critic|estimator|seed"]``), its
+    per-level mean/bias/SD, a downsampled trace and its divergence state. Returns the parent run id."""
     use_experiment("mi_benchmark")
     client = mlflow.MlflowClient()
     per_run = pd.read_csv(files["per_run"])
@@ -56,6 +57,7 @@ def log_benchmark_task(files: dict, params_hash: str, profile: str, flow_run: st
             run_tags = tags | {"domain": domain, "critic": critic, "estimator": estimator, "seed": int(seed),
                                "status": "diverged" if key in dead else "ok"}
             with mlflow.start_run(run_name=f"{domain}-{critic}-{estimator}-s{seed}", nested=True, tags=run_tags):
+                mlflow.log_params(run_params.get(f"{domain}|{critic}|{estimator}|{seed}", {}))
                 metrics = {}
                 for r in rows.itertuples():
                     b = f"{r.true_mi_bits:g}"

@@ -30,7 +30,7 @@ def run_study_task(estimator: str, critic: str, params: Params, pools_dir: str |
         with mlflow.start_run(run_name=f"{estimator}-trial-{trial.number}", nested=True, tags=tags | {"trial": trial.number}):
             mlflow.log_params(chosen)
             try:
-                yield
+                yield lambda metrics, step=None: mlflow.log_metrics(metrics, step=step)
                 mlflow.set_tag("state", "complete")
             except optuna.TrialPruned:
                 mlflow.set_tag("state", "pruned")

@@ -119,7 +119,7 @@ def test_mlflow_server_round_trip_and_compare(tmp_path, monkeypatch):
         assert table.loc[("gaussian", "joint", "infonce_anchor"), "2 bits"] == pytest.approx(0.15)
         if CHROMIUM:
             exp = mlflow.get_experiment_by_name("mi_benchmark").experiment_id
-            dom = browse(f"{url}/#/experiments/{exp}", "mlflow-ui-runs")
+            dom = browse(f"{url}/#/experiments/{exp}/runs", "mlflow-ui-runs")
             assert "mi-benchmark-test" in dom
 
 
@@ -149,3 +149,21 @@ def test_dask_runner_matches_the_default_runner(tmp_path, monkeypatch):
     assert fa.keys() == fb.keys()
     for key in fa:
         assert fa[key] == pytest.approx(fb[key], abs=1e-3), key
+
+
+def test_optuna_dashboard_serves_the_study(tmp_path):
+    import urllib.request
+
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = optuna.create_study(study_name="mi_benchmark-demo", storage=storage)
+    study.optimize(lambda t: (t.suggest_float("nu", 0.1, 10, log=True) - 1) ** 2, n_trials=3)
+    port = free_port()
+    cmd = [str(BIN / "optuna-dashboard"), storage, "--host", "127.0.0.1", "--port", str(port)]
+    with background(cmd, base_env(tmp_path), tmp_path / "dashboard.log", health=f"http://127.0.0.1:{port}/api/studies"):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=10) as r:
+            studies = json.loads(r.read())["study_summaries"]
+        assert [s["study_name"] for s in studies] == ["mi_benchmark-demo"]
+        if CHROMIUM:
+            assert "mi_benchmark-demo" in browse(f"http://127.0.0.1:{port}/dashboard", "optuna-dashboard")

@@ -9,12 +9,18 @@ from estimators.critics import build_critic
 
 R, B, DX, DY = 4, 6, 5, 3
 KWARGS = {"joint": {"width": 16, "depth": 2}, "separable": {"width": 16, "depth": 1, "embed": 8, "tau": 0.5},
-          "bilinear": {}}
+          "bilinear": {},
+          # wide enough for the one-GEMM-per-run CPU path (critics.PER_RUN_MIN_WIDTH)
+          "joint_wide": {"width": 128, "depth": 2}, "separable_wide": {"width": 128, "depth": 1, "embed": 8}}
+
+
+def _kind(name):
+    return name.removesuffix("_wide")
 
 
 def _single(critic, kind, r):
     """A one-run critic holding run r's parameters (copies, so gradients are separate)."""
-    one = build_critic(kind, 1, DX, DY, **KWARGS[kind]).double()
+    one = build_critic(_kind(kind), 1, DX, DY, **KWARGS[kind]).double()
     with torch.no_grad():
         for (name, p1), (_, pR) in zip(one.named_parameters(), critic.named_parameters()):
             p1.copy_(pR[r:r + 1])
@@ -23,7 +29,7 @@ def _single(critic, kind, r):
 
 @pytest.mark.parametrize("kind", sorted(KWARGS))
 def test_batched_equals_separate_outputs_and_gradients(kind):
-    critic = build_critic(kind, R, DX, DY, **KWARGS[kind]).double()
+    critic = build_critic(_kind(kind), R, DX, DY, **KWARGS[kind]).double()
     x, y = torch.randn(R, B, DX, dtype=torch.float64), torch.randn(R, B, DY, dtype=torch.float64)
     est = estimators.build("infonce_anchor")
     scores = critic(x, y)
@@ -38,8 +44,9 @@ def test_batched_equals_separate_outputs_and_gradients(kind):
             assert torch.allclose(p1.grad, pR.grad[r:r + 1], atol=1e-12), name
 
 
-def test_runs_do_not_touch_each_other():
-    critic = build_critic("joint", R, DX, DY, **KWARGS["joint"]).double()
+@pytest.mark.parametrize("kind", ["joint", "joint_wide"])
+def test_runs_do_not_touch_each_other(kind):
+    critic = build_critic("joint", R, DX, DY, **KWARGS[kind]).double()
     x, y = torch.randn(R, B, DX, dtype=torch.float64), torch.randn(R, B, DY, dtype=torch.float64)
     loss = estimators.build("nwj").loss(critic(x, y))
     loss[1].backward()  # only run 1's loss
@@ -48,8 +55,9 @@ def test_runs_do_not_touch_each_other():
         assert others.abs().max() == 0 and p.grad[1].abs().max() > 0
 
 
-def test_joint_first_layer_split_equals_concatenated_pairs():
-    critic = build_critic("joint", 1, DX, DY, width=16, depth=1).double()
+@pytest.mark.parametrize("width", [16, 128])
+def test_joint_first_layer_split_equals_concatenated_pairs(width):
+    critic = build_critic("joint", 1, DX, DY, width=width, depth=1).double()
     x, y = torch.randn(1, B, DX, dtype=torch.float64), torch.randn(1, B, DY, dtype=torch.float64)
     # the textbook way: concatenate every (x_i, y_j) pair and apply the full first layer
     pairs = torch.cat([x[0][:, None, :].expand(B, B, DX), y[0][None, :, :].expand(B, B, DY)], -1)  # [B, B, dx+dy]
@@ -76,3 +84,13 @@ def test_pd_output_is_positive_and_cosine_is_bounded():
 def test_bad_critic_settings_raise(kind, kwargs, match):
     with pytest.raises(ValueError, match=match):
         build_critic(kind, 2, DX, DY, **kwargs)
+
+
+def test_per_run_gemm_path_equals_batched_gemm_path(monkeypatch):
+    from estimators import critics
+
+    critic = build_critic("joint", R, DX, DY, width=128, depth=2).double()
+    x, y = torch.randn(R, B, DX, dtype=torch.float64), torch.randn(R, B, DY, dtype=torch.float64)
+    per_run = critic(x, y)
+    monkeypatch.setattr(critics, "PER_RUN_MIN_WIDTH", 10**9)
+    assert torch.allclose(critic(x, y), per_run, atol=1e-12)

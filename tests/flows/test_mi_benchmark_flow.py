@@ -52,8 +52,13 @@ def test_tune_then_train_writes_every_output(prefect_harness, isolated):
     assert len(children) == 6
     assert set(children["tags.estimator"]) == {"nwj", "infonce", "infonce_anchor"}
     assert {"tags.git_commit", "tags.params_hash", "tags.domain", "tags.critic", "tags.seed"} <= set(children.columns)
+    assert {"params.width", "params.critic_type"} <= set(children.columns)
+    anchor = children[children["tags.estimator"] == "infonce_anchor"]
+    assert anchor["params.nu"].astype(float).tolist() == [best["studies"]["joint"]["infonce_anchor"]["nu"]] * 2
     trials = mlflow.search_runs(experiment_names=["mi_benchmark_tune"])
     assert (trials["tags.role"] == "study").sum() == 1 and len(trials) == 1 + len(study.trials)
+    done = trials[trials["tags.state"] == "complete"]
+    assert len(done) >= 1 and done["metrics.mse"].notna().all() and done["params.nu"].notna().all()
 
     async def artifacts():
         async with get_client() as client:
