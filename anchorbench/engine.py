@@ -78,8 +78,8 @@ def train_group(domain, runs: list[RunSpec], critic: dict, schedule: Schedule, b
                 desc: str = "", on_level_end=None) -> GroupResult:
     """Train every run of the group on ``domain`` along ``schedule``; return per-step readouts.
 
-    ``domain`` has ``dx``, ``dy``, ``sample(runs, batch, target_bits, generator) -> (x, y)`` and
-    ``true_mi_bits(target_bits)``. ``critic`` holds ``type`` plus the critic's keyword arguments.
+    ``domain`` has ``dx``, ``dy``, ``sample_many(batch, target_bits, generators) -> (x, y)`` and
+    ``true_mi_bits(target_bits)`` (anchorbench.data.domains). ``critic`` holds ``type`` plus the critic's keyword arguments.
     ``on_level_end(level, estimates_bits[:t])``, if given, runs after each level (one host sync per
     level); it may raise to stop training early (Optuna pruning).
     """
@@ -106,9 +106,8 @@ def train_group(domain, runs: list[RunSpec], critic: dict, schedule: Schedule, b
     for step in range(steps):
         target = schedule.level_at(step)
         # data: one batch per seed, shared by every estimator trained with that seed
-        xs, ys = zip(*(domain.sample(1, batch_size, target, g) for g in generators))
-        x = torch.cat(xs)[seed_of_run]  # [R, B, dx]
-        y = torch.cat(ys)[seed_of_run]  # [R, B, dy]
+        x_seed, y_seed = domain.sample_many(batch_size, target, generators)  # [S, B, dx], [S, B, dy]
+        x, y = x_seed[seed_of_run], y_seed[seed_of_run]  # [R, B, dx], [R, B, dy]
 
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast_bf16):
             scores = model(x, y)  # [R, B, B]

@@ -80,4 +80,7 @@ def metrics_dict(table: pd.DataFrame, diverged: list[dict], levels_bits: list[fl
         level = f"{levels_bits[row.level]:g}bits"
         slot = out.setdefault(row.domain, {}).setdefault(row.critic, {}).setdefault(row.estimator, {})
         slot[level] = {"bias": clean(row.bias), "sd": clean(row.sd), "mse": clean(row.mse)}
+        effective = getattr(row, "effective_true_mi_bits", None)
+        if effective is not None and np.isfinite(effective):  # IMDB-BERT: classes not perfectly separable
+            slot[level] |= {"effective_true_mi_bits": clean(effective), "bias_effective": clean(row.bias_effective)}
     return {"levels": out, "diverged_runs": diverged}

@@ -35,7 +35,12 @@ ESTIMATOR, LEVEL_BITS = "infonce_anchor", 4.0
 
 
 class PeakMemory:
-    """Peak extra memory (MiB) during a block: CUDA allocator peak, or sampled process RSS on CPU."""
+    """Peak extra memory (MiB) during a block: CUDA allocator peak, or sampled process RSS on CPU.
+
+    On CPU the figure is the growth of the resident set over what the process already held, so a
+    configuration that fits in memory freed by an earlier one reads near 0; large ones are exact
+    to the sampling interval.
+    """
 
     def __init__(self, device: str) -> None:
         self.device, self.peak = device, 0.0
@@ -101,10 +106,15 @@ def domain_kwargs(name: str) -> dict:
     return {"gaussian": {"dim": 10}, "mnist": {"sources": SOURCES, "img_size": IMG}, "imdb_bert": {"sources": SOURCES}}[name]
 
 
-def steps_for(dx: int, runs: int, batch: int, impl: str) -> int:
-    """Enough steps for a stable timing without spending minutes on the slowest baselines."""
-    work = runs * batch * batch * (2 * dx if impl == "baseline" else 1) / 64 / 64
-    return int(np.clip(4e5 / max(work, 1), 2, 60))
+def steps_for(dx: int, runs: int, batch: int, impl: str, critic: str) -> int:
+    """About 8 s of work per measurement (at ~100 GFLOP/s), 2 to 60 steps."""
+    if critic == "joint":
+        first = batch * batch * 2 * dx if impl == "baseline" else 2 * batch * dx
+        macs = first * WIDTH + batch * batch * WIDTH * WIDTH * DEPTH
+    else:
+        macs = 2 * batch * (dx * WIDTH + WIDTH * WIDTH * DEPTH + WIDTH * EMBED) + batch * batch * EMBED
+    seconds_per_step = 6 * runs * macs / 1e11  # forward + backward ~ 3x the forward MACs, 2 FLOP per MAC
+    return int(np.clip(8.0 / seconds_per_step, 2, 60))
 
 
 def bench_one(domain_name, pools, sampler, runs, batch, critic, device):
@@ -121,7 +131,7 @@ def bench_one(domain_name, pools, sampler, runs, batch, critic, device):
 
     row = {"domain": domain_name, "dx": domain.dx, "runs": runs, "batch": batch, "critic": critic}
     for impl, fn in (("baseline", base), ("engine", engine)):
-        steps = steps_for(domain.dx, runs, batch, impl)
+        steps = steps_for(domain.dx, runs, batch, impl, critic)
         with PeakMemory(device) as mem:
             seconds = timed(fn, steps)
         row |= {f"{impl}_run_steps_per_s": runs * steps / seconds, f"{impl}_peak_mib": mem.peak, f"{impl}_steps": steps}

@@ -17,6 +17,8 @@ from prefect.artifacts import create_markdown_artifact
 
 from anchorbench import paths
 from anchorbench.config import load_params
+from anchorbench.data.effective_mi import effective_truth
+from anchorbench.data.prepare import load_pools
 from anchorbench.io import write_frame, write_json
 from anchorbench.plan import plan_groups
 from flows.runners import task_runner
@@ -90,23 +92,31 @@ def train_flow(params_path: str = "params.yaml") -> dict:
     diverged = [d for o in outputs for d in o["diverged"]]
     out = paths.MI_BENCHMARK
     write_frame(out / "estimates.parquet", long)
+    effective = ({"imdb_bert": effective_truth(load_pools(paths.POOLS)["imdb_bert"], p.sources, list(p.levels_bits))}
+                 if "imdb_bert" in p.domains else {})
     files = summarise_task(str(out / "estimates.parquet"), str(out), list(p.levels_bits), p.steps_per_level,
-                           p.batch_size, diverged)
-    flow_run = str(runtime.flow_run.id)
-    names = {"type": "critic_type", "tau": "temperature"}  # the names Optuna tunes under
-    run_params = {f"{g['domain']}|{g['critic_name']}|{r['estimator']}|{r['seed']}":
-                  {names.get(k, k): v for k, v in {**g["critic"], **r["hparams"]}.items() if v is not None}
-                  for g in groups for r in g["runs"]}
-    run_id = log_benchmark_task(files, params.section_hash("mi_benchmark"), params.profile, flow_run, diverged,
-                                trace_every=max(1, p.steps_per_level // 50), run_params=run_params)
-    table = pd.read_csv(files["summary"])
+                           p.batch_size, diverged, effective)
+    run_id = log_benchmark_task(files, params.section_hash("mi_benchmark"), params.profile, str(runtime.flow_run.id),
+                                diverged, trace_every=max(1, p.steps_per_level // 50), run_params=_run_params(groups))
     throughput = sum(o["run_steps_per_second"] for o in outputs) / max(len(outputs), 1)
-    md = ["## MI benchmark", "", f"Profile `{params.profile}`; {len(groups)} groups, {len(long):,} estimates; "
-          f"mean throughput {throughput:.0f} run-steps/s; MLflow parent run `{run_id}`.", "",
-          table.pivot_table(index=["domain", "critic", "estimator"], columns="level_bits", values="bias")
-          .round(2).to_markdown(), "", f"Diverged runs: {len(diverged)}"]
-    create_markdown_artifact(key="mi-benchmark-train", markdown="\n".join(md))
+    header = (f"Profile `{params.profile}`; {len(groups)} groups, {len(long):,} estimates; mean throughput "
+              f"{throughput:.0f} run-steps/s; MLflow parent run `{run_id}`; diverged runs: {len(diverged)}.")
+    create_markdown_artifact(key="mi-benchmark-train", markdown=_bias_markdown(files["summary"], header))
     return {"files": files, "mlflow_run_id": run_id, "diverged": diverged}
+
+
+def _run_params(groups: list[dict]) -> dict[str, dict]:
+    """MLflow params of every run (critic settings + estimator hyperparameters), by run key."""
+    names = {"type": "critic_type", "tau": "temperature"}  # the names Optuna tunes under
+    return {f"{g['domain']}|{g['critic_name']}|{r['estimator']}|{r['seed']}":
+            {names.get(k, k): v for k, v in {**g["critic"], **r["hparams"]}.items() if v is not None}
+            for g in groups for r in g["runs"]}
+
+
+def _bias_markdown(summary_csv: str, header: str) -> str:
+    table = pd.read_csv(summary_csv).pivot_table(index=["domain", "critic", "estimator"], columns="level_bits",
+                                                 values="bias")
+    return "\n".join(["## MI benchmark: bias (bits) per true-MI level", "", header, "", table.round(2).to_markdown()])
 
 
 @flow(name="mi-benchmark", flow_run_name=_run_name, log_prints=True)

@@ -20,13 +20,19 @@ from tasks.tracking import base_tags, log_figure_files, use_experiment
 
 @task(name="summarise")
 def summarise_task(estimates_path: str, out_dir: str, levels_bits: list[float], steps_per_level: int,
-                   batch_size: int, diverged: list[dict]) -> dict:
-    """Write summary.csv, per_run.csv, metrics.json and the two figures; return their paths."""
+                   batch_size: int, diverged: list[dict], effective: dict[str, dict[float, float]]) -> dict:
+    """Write summary.csv, per_run.csv, metrics.json and the two figures; return their paths.
+
+    ``effective[domain][level]``: the measured effective true MI where it differs from the nominal
+    one (IMDB-BERT); summary.csv then also has ``effective_true_mi_bits`` and ``bias_effective``.
+    """
     out = Path(out_dir)
     long = pd.read_parquet(estimates_path)
     schedule = Schedule(tuple(levels_bits), steps_per_level)
     table = bias_variance(long, schedule)
     table.insert(4, "level_bits", [levels_bits[i] for i in table["level"]])
+    table["effective_true_mi_bits"] = [effective.get(d, {}).get(b, np.nan) for d, b in zip(table.domain, table.level_bits)]
+    table["bias_effective"] = table.bias + table.true_mi_bits - table.effective_true_mi_bits
     files = {"summary": write_frame(out / "summary.csv", table),
              "per_run": write_frame(out / "per_run.csv", per_run_levels(long, schedule)),
              "metrics": write_json(out / "metrics.json", metrics_dict(table, diverged, levels_bits))}

@@ -69,3 +69,16 @@ def test_dvc_repro_smoke(tmp_path):
     # a second repro is a no-op: every stage is up to date
     again = subprocess.run([str(bin_dir / "dvc"), "repro"], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "didn't change" in again.stdout + again.stderr
+
+    # a variation as the README shows it: only the mi_benchmark stage re-runs
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline"], cwd=repo, check=True)
+    exp = subprocess.run([str(bin_dir / "dvc"), "exp", "run", "-S", "mi_benchmark.estimators=[nwj]",
+                          "-S", "mi_benchmark.seeds=1"], cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    assert exp.returncode == 0, exp.stdout[-3000:] + exp.stderr[-3000:]
+    assert "Stage 'tune' didn't change" in exp.stdout
+    varied = json.loads((res / "metrics.json").read_text())["levels"]["gaussian"]["joint"]
+    assert list(varied) == ["nwj"]
+    shown = subprocess.run([str(bin_dir / "dvc"), "exp", "show", "--json"], cwd=repo, env=env,
+                           capture_output=True, text=True, check=True).stdout
+    assert "mi_benchmark.seeds" in shown

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from anchorbench.data.effective_mi import effective_mi_bits
 from anchorbench.data.imdb import load_imdb_bert
 from anchorbench.data.mirror import require_file
 from anchorbench.data.mnist import load_mnist_digits
@@ -17,15 +16,24 @@ from anchorbench.io import atomic_path, write_json
 
 SOURCE_FILES = {"mnist": ["mnist/t10k-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz"],
                 "imdb_bert": ["imdb_bert/imdb_bert_finetuned.npz"]}
-EFFECTIVE_LEVELS = (2.0, 4.0, 6.0, 8.0, 10.0)
 
 
 def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+    return _digest(path, "sha256")
+
+
+def _digest(path: Path, algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _source_entry(rel: str, mirror: str | None) -> dict:
+    # md5 as well: the official MNIST checksums are published as md5 (data/README.md)
+    path = require_file(rel, mirror)
+    return {"path": rel, "sha256": sha256(path), "md5": _digest(path, "md5")}
 
 
 def _save(pool: dict, path: Path) -> None:
@@ -35,28 +43,26 @@ def _save(pool: dict, path: Path) -> None:
 
 def prepare_pools(out_dir: Path, mirror: str | None, domains: list[str]) -> dict:
     """Write ``<domain>_pool.pt`` for each domain and ``manifest.json``; return the manifest."""
+    # gaussian is sampled from scratch and needs no pool: accept it and skip it
+    domains = [d for d in domains if d != "gaussian"]
     unknown = sorted(set(domains) - set(SOURCE_FILES))
     if unknown:
         raise ValueError(f"data.domains must be among {sorted(SOURCE_FILES)}, got unknown {unknown}")
     out_dir = Path(out_dir)
     manifest: dict = {}
     for name in domains:
-        sources = {rel: {"path": rel, "sha256": sha256(require_file(rel, mirror))} for rel in SOURCE_FILES[name]}
+        sources = {rel: _source_entry(rel, mirror) for rel in SOURCE_FILES[name]}
         if name == "mnist":
             images, labels = load_mnist_digits(mirror)
             pool = {"images": torch.from_numpy(images), "labels": torch.from_numpy(labels)}
-            extra = {}
         else:
             emb, labels = load_imdb_bert(mirror)
             pool = {"embeddings": torch.from_numpy(emb), "labels": torch.from_numpy(labels)}
-            # these classes are not perfectly separable: measure the MI the channel really carries
-            extra = {"effective_true_mi_bits": {f"{t:g}": effective_mi_bits(emb, labels, 10, t, seed=0)
-                                                for t in EFFECTIVE_LEVELS}}
         path = out_dir / f"{name}_pool.pt"
         _save(pool, path)
         manifest[name] = {"file": path.name, "sha256": sha256(path), "sources": list(sources.values()),
                           "shape": list(next(iter(pool.values())).shape),
-                          "per_class": np.bincount(labels, minlength=2).tolist(), **extra}
+                          "per_class": np.bincount(labels, minlength=2).tolist()}
     write_json(out_dir / "manifest.json", manifest)
     return manifest
 

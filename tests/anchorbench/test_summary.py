@@ -51,3 +51,11 @@ def test_per_run_and_metrics_json():
     json.dumps(m, allow_nan=False)  # valid JSON: NaN became None
     assert m["levels"]["gaussian"]["joint"]["dv"]["4bits"]["bias"] is None
     assert m["levels"]["gaussian"]["joint"]["nwj"]["2bits"]["mse"] == pytest.approx(1.125)
+
+
+def test_effective_truth_goes_into_metrics():
+    table = bias_variance(to_long(_result(), "imdb_bert", "joint"), SCHED)
+    table["effective_true_mi_bits"] = [1.8, 3.6, 1.8, 3.6, 1.8, 3.6][: len(table)]
+    table["bias_effective"] = table.bias + table.true_mi_bits - table.effective_true_mi_bits
+    m = metrics_dict(table, [], [2.0, 4.0])["levels"]["imdb_bert"]["joint"]["nwj"]["2bits"]
+    assert m["effective_true_mi_bits"] == 1.8 and m["bias_effective"] == pytest.approx(0.2)

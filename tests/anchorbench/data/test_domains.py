@@ -70,3 +70,22 @@ def test_imdb_concatenates_source_embeddings():
 def test_class_channel_needs_both_classes():
     with pytest.raises(ValueError, match="both classes"):
         ClassChannelDomain("toy", torch.zeros(3, 2), torch.tensor([0, 0, 0]), 2, lambda t: t, 2)
+
+
+def test_separable_resize_equals_interpolate():
+    import torch.nn.functional as F
+
+    from anchorbench.data.domains import mnist_renderer
+
+    digits = torch.rand(3, 10, 28, 28)
+    ref = F.interpolate(tile(digits, (2, 5))[:, None], size=(64, 64), mode="bicubic", align_corners=False,
+                        antialias=True).clamp(0, 1).flatten(1)
+    assert torch.allclose(mnist_renderer((2, 5), 64)(digits), ref, atol=1e-5)
+
+
+def test_sample_many_stacks_one_batch_per_generator():
+    domain = build_domain("mnist", _toy_mnist_pool(), sources=10, img_size=16)
+    gens = [torch.Generator().manual_seed(s) for s in (3, 4)]
+    x, y = domain.sample_many(5, 4.0, gens)
+    x3, y3 = domain.sample(1, 5, 4.0, torch.Generator().manual_seed(3))
+    assert x.shape == (2, 5, 256) and torch.equal(x[0], x3[0]) and torch.equal(y[0], y3[0])

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from anchorbench.data import mirror
-from anchorbench.data.effective_mi import per_source_mi_bits
+from anchorbench.data.effective_mi import effective_truth, per_source_mi_bits
 from anchorbench.data.mnist import read_idx
 from anchorbench.data.prepare import load_pools, prepare_pools, sha256
 
@@ -63,8 +63,9 @@ def test_prepare_and_load_round_trip(tmp_path, fake_mirror):
     assert manifest["mnist"]["sha256"] == sha256(tmp_path / "pools" / "mnist_pool.pt")
     src = manifest["mnist"]["sources"][0]
     assert src["sha256"] == sha256(root / src["path"])
-    assert manifest["imdb_bert"]["effective_true_mi_bits"]["10"] == pytest.approx(10.0, abs=0.05)  # separable
     pools = load_pools(tmp_path / "pools")
+    truth = effective_truth(pools["imdb_bert"], sources=10, levels_bits=[2.0, 10.0])
+    assert truth == pytest.approx({2.0: 2.0, 10.0: 10.0}, abs=0.05)  # separable classes: nominal truth
     keep = labels < 2
     assert torch.equal(pools["mnist"]["images"], torch.from_numpy(images[keep]))
     # a corrupted pool is caught by its hash
