@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -79,6 +80,7 @@ def test_dvc_repro_smoke(tmp_path):
     assert "Stage 'tune' didn't change" in exp.stdout
     varied = json.loads((res / "metrics.json").read_text())["levels"]["gaussian"]["joint"]
     assert list(varied) == ["nwj"]
+    name = re.search(r"Ran experiment\(s\): (\S+)", exp.stdout).group(1)
     shown = subprocess.run([str(bin_dir / "dvc"), "exp", "show", "--json"], cwd=repo, env=env,
                            capture_output=True, text=True, check=True).stdout
-    assert "mi_benchmark.seeds" in shown
+    assert f'"name": "{name}"' in shown
