@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from anchorbench.data.domains import GaussianDomain
@@ -73,3 +74,14 @@ def test_level_callback_sees_each_level_and_can_stop():
     except StopIteration:
         pass
     assert seen == [(0, (10, 1))]
+
+
+@pytest.mark.gpu
+def test_engine_runs_on_cuda():
+    """Same group on the GPU: finite readouts, batched runs, data sampled on the device."""
+    domain = GaussianDomain(dim=3, device="cuda")
+    res = train_group(domain, [RunSpec("nwj", 0), RunSpec("infonce_anchor", 1)], CRITIC, SCHED, 16, 1e-3,
+                      device="cuda", progress=False)
+    assert res.estimates_bits.shape == (20, 2) and np.isfinite(res.estimates_bits).all()
+    x, _ = domain.sample(2, 4, 2.0, torch.Generator(device="cuda").manual_seed(0))
+    assert x.device.type == "cuda"
