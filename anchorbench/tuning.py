@@ -16,6 +16,7 @@ import optuna
 
 import estimators
 from anchorbench.config import Params
+from anchorbench.groups import run_group
 from anchorbench.plan import critic_config, domain_config, resolve_device
 
 VALIDATION_SEED_OFFSET = 1000  # final runs use seeds 0..seeds-1; validation seeds start here
@@ -74,8 +75,6 @@ def _no_log(metrics: dict, step: int | None = None) -> None:
 def make_objective(estimator: str, critic: str, params: Params, pools_dir: str | None, mlflow_child=None):
     """Optuna objective. ``mlflow_child(trial, chosen)`` is a context manager that yields a
     ``log(metrics, step=None)`` function recording the trial (an MLflow child run)."""
-    from tasks.train import run_group  # late: tasks imports prefect
-
     def objective(trial: optuna.Trial) -> float:
         chosen = search_space(trial, estimator, critic, params)
         group = trial_group(estimator, critic, chosen, params)

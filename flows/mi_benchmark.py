@@ -24,7 +24,8 @@ from anchorbench.plan import plan_groups
 from flows.runners import task_runner
 from tasks.data import prepare_pools_task
 from tasks.evaluate import log_benchmark_task, summarise_task
-from tasks.train import group_name, train_group_task
+from anchorbench.groups import group_name
+from tasks.train import train_group_task
 from tasks.tracking import code_version
 from tasks.tune import run_study_task
 

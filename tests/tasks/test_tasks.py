@@ -4,7 +4,8 @@ import numpy as np
 
 from anchorbench.config import parse_params
 from anchorbench.plan import plan_groups
-from tasks.train import group_name, train_group_task
+from anchorbench.groups import group_name
+from tasks.train import train_group_task
 from tasks.tracking import base_tags, code_version
 
 
