@@ -72,7 +72,7 @@ class MIBenchmarkParams(_Section):
     img_size: int | None = Field(None, ge=4)
     use_tuned: bool = True
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    autocast_bf16: bool = False
+    precision: Literal["fp32", "bf16"] = "fp32"
 
     @field_validator("estimators")
     @classmethod

@@ -24,6 +24,6 @@ def run_group(group: dict, pools_dir: str | None, progress: bool = True, on_leve
     runs = [RunSpec(r["estimator"], r["seed"], r["hparams"]) for r in group["runs"]]
     schedule = Schedule(tuple(group["levels_bits"]), group["steps_per_level"])
     result = train_group(domain, runs, group["critic"], schedule, group["batch_size"], group["lr"],
-                         device=group["device"], autocast_bf16=group["autocast_bf16"], progress=progress,
+                         device=group["device"], autocast_bf16=group["precision"] == "bf16", progress=progress,
                          desc=group_name(group), on_level_end=on_level_end)
     return result, to_long(result, group["domain"], group["critic_name"])

@@ -74,6 +74,6 @@ def plan_groups(p: MIBenchmarkParams, tuned: dict | None = None, seeds: list[int
                     "domain": domain, "domain_kwargs": domain_config(p, domain), "critic": critic,
                     "critic_name": kind, "runs": [], "levels_bits": list(p.levels_bits),
                     "steps_per_level": p.steps_per_level, "batch_size": p.batch_size, "lr": p.lr,
-                    "device": device, "autocast_bf16": p.autocast_bf16})
+                    "device": device, "precision": p.precision})
                 group["runs"] += [{"estimator": est, "seed": s, "hparams": hparams} for s in seeds]
     return list(groups.values())

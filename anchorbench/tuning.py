@@ -53,7 +53,7 @@ def trial_group(estimator: str, critic_name: str, chosen: dict, params: Params) 
     return {"domain": t.domain, "domain_kwargs": domain_config(p, t.domain), "critic": critic,
             "critic_name": critic_name, "runs": [{"estimator": estimator, "seed": s, "hparams": hparams} for s in seeds],
             "levels_bits": list(p.levels_bits), "steps_per_level": t.steps_per_level, "batch_size": p.batch_size,
-            "lr": p.lr, "device": resolve_device(p.device), "autocast_bf16": p.autocast_bf16}
+            "lr": p.lr, "device": resolve_device(p.device), "precision": p.precision}
 
 
 def tail_mse(estimates_bits: np.ndarray, levels_bits: list[float], truth: list[float], steps_per_level: int) -> float:

@@ -2,8 +2,9 @@
 
 Measures, in one process and one run, side by side: run-steps per second of the baseline
 (bench/baseline.py: one module per run in a Python loop, per-sample data, concatenated pairs) and of
-the engine (anchorbench.engine.train_group as the pipeline uses it), their ratio and peak memory,
-over domains x runs R x batch B x critic type. Writes CSV + markdown tables and a throughput plot.
+the engine (anchorbench.engine.train_group as the pipeline uses it) in fp32 and, where the hardware
+has native bf16, with ``precision: bf16``, their ratios and peak memory, over
+domains x runs R x batch B x critic type. Writes CSV + markdown tables and a throughput plot.
 
     .venv/bin/python bench/bench_engine.py                      # full CPU grid
     .venv/bin/python bench/bench_engine.py --domains gaussian --runs 1 4 --batch 64 --critics joint
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import platform
 import tempfile
 import threading
@@ -25,9 +27,8 @@ import psutil
 import torch
 
 from anchorbench.data.domains import build_domain
-from anchorbench.data.imdb import load_imdb_bert
-from anchorbench.data.mnist import load_mnist_digits
-from anchorbench.engine import RunSpec, Schedule, train_group
+from anchorbench.data.prepare import build_pool
+from anchorbench.engine import RunSpec, Schedule, native_bf16, train_group
 from bench import baseline
 
 WIDTH, DEPTH, EMBED, SOURCES, IMG = 256, 2, 32, 10, 64
@@ -87,14 +88,13 @@ def timed(fn, steps: int) -> float:
 
 def load_sources(domains: list[str], tmp: Path) -> tuple[dict, dict]:
     """Engine pools and baseline samplers for each domain, from the public-data mirror."""
-    pools, samplers = {}, {}
+    pools = {name: build_pool(name) for name in domains if name != "gaussian"}
+    samplers = {}
     if "mnist" in domains:
-        images, labels = load_mnist_digits()
-        pools["mnist"] = {"images": torch.from_numpy(images), "labels": torch.from_numpy(labels)}
+        images, labels = pools["mnist"]["images"].numpy(), pools["mnist"]["labels"].numpy()
         samplers["mnist"] = baseline.MnistSampler(images, labels, (2, SOURCES // 2), IMG)
     if "imdb_bert" in domains:
-        emb, labels = load_imdb_bert()
-        pools["imdb_bert"] = {"embeddings": torch.from_numpy(emb), "labels": torch.from_numpy(labels)}
+        emb, labels = pools["imdb_bert"]["embeddings"].numpy(), pools["imdb_bert"]["labels"].numpy()
         files = baseline.write_embedding_files(emb, labels, tmp / "imdb", per_class=2000)
         samplers["imdb_bert"] = baseline.ImdbSampler(files, SOURCES)
     if "gaussian" in domains:
@@ -117,26 +117,39 @@ def steps_for(dx: int, runs: int, batch: int, impl: str, critic: str) -> int:
     return int(np.clip(8.0 / seconds_per_step, 2, 60))
 
 
-def bench_one(domain_name, pools, sampler, runs, batch, critic, device):
+def bench_one(domain_name, pools, sampler, runs, batch, critic, device, precisions):
+    """One configuration: the baseline, then the engine at each precision."""
     domain = build_domain(domain_name, pools, device=device, **domain_kwargs(domain_name))
     critic_cfg = {"type": critic, "width": WIDTH, "depth": DEPTH} | ({"embed": EMBED} if critic == "separable" else {})
     specs = [RunSpec(ESTIMATOR, s) for s in range(runs)]
 
-    def engine(steps):
-        train_group(domain, specs, critic_cfg, Schedule((LEVEL_BITS,), steps), batch, 5e-4, device=device, progress=False)
+    def engine(precision):
+        return lambda steps: train_group(domain, specs, critic_cfg, Schedule((LEVEL_BITS,), steps), batch, 5e-4,
+                                         device=device, autocast_bf16=precision == "bf16", progress=False)
 
     def base(steps):
         baseline.train_baseline(sampler, domain.dx, domain.dy, runs, steps, batch, critic, WIDTH, DEPTH,
                                 ESTIMATOR, LEVEL_BITS)
 
     row = {"domain": domain_name, "dx": domain.dx, "runs": runs, "batch": batch, "critic": critic}
-    for impl, fn in (("baseline", base), ("engine", engine)):
-        steps = steps_for(domain.dx, runs, batch, impl, critic)
+    impls = [("baseline", base, "baseline")] + [(f"engine_{p}", engine(p), "engine") for p in precisions]
+    for name, fn, kind in impls:
+        steps = steps_for(domain.dx, runs, batch, kind, critic)
         with PeakMemory(device) as mem:
             seconds = timed(fn, steps)
-        row |= {f"{impl}_run_steps_per_s": runs * steps / seconds, f"{impl}_peak_mib": mem.peak, f"{impl}_steps": steps}
-    row["speedup"] = row["engine_run_steps_per_s"] / row["baseline_run_steps_per_s"]
+        row |= {f"{name}_run_steps_per_s": runs * steps / seconds, f"{name}_peak_mib": mem.peak, f"{name}_steps": steps}
+    for p in precisions:
+        row[f"speedup_{p}"] = row[f"engine_{p}_run_steps_per_s"] / row["baseline_run_steps_per_s"]
     return row
+
+
+def machine(device: str) -> str:
+    """CPU model, cores, native bf16 and torch version (and the GPU's name on cuda)."""
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor() or platform.machine())
+    text = (f"{model}, {os.cpu_count()} cores, {torch.backends.cpu.get_cpu_capability()}, native bf16: "
+            f"{native_bf16(torch.device('cpu'))}, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    return text + (f"; GPU {torch.cuda.get_device_name()}" if device == "cuda" else "")
 
 
 def plot(table: pd.DataFrame, path: Path) -> None:
@@ -151,8 +164,11 @@ def plot(table: pd.DataFrame, path: Path) -> None:
     for ax, dom in zip(axes[0], domains):
         for d, c, b in [k for k in keys if k[0] == dom]:
             t = table[(table.domain == d) & (table.critic == c) & (table.batch == b)]
-            line, = ax.plot(t.runs, t.engine_run_steps_per_s, "o-", label=f"engine {c} B={b}")
-            ax.plot(t.runs, t.baseline_run_steps_per_s, "x--", color=line.get_color(), label=f"baseline {c} B={b}")
+            line, = ax.plot(t.runs, t.baseline_run_steps_per_s, "x--", label=f"baseline {c} B={b}")
+            for p, style in (("fp32", "o-"), ("bf16", "s:")):
+                if f"engine_{p}_run_steps_per_s" in t:
+                    ax.plot(t.runs, t[f"engine_{p}_run_steps_per_s"], style, color=line.get_color(),
+                            label=f"engine {p} {c} B={b}")
         ax.set(xscale="log", yscale="log", title=dom, xlabel="runs R", ylabel="run-steps / s")
     axes[0][-1].legend(fontsize=6, loc="center left", bbox_to_anchor=(1, 0.5))
     fig.tight_layout()
@@ -170,6 +186,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: no CUDA GPU is visible")
+    # the pipeline's default fp32, and its opt-in bf16 where the hardware computes bf16 natively
+    precisions = ["fp32", "bf16"] if native_bf16(torch.device(args.device)) else ["fp32"]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -179,18 +197,19 @@ def main() -> None:
             for critic in args.critics:
                 for batch in args.batch:
                     for runs in args.runs:
-                        row = bench_one(dom, pools, samplers[dom], runs, batch, critic, args.device)
+                        row = bench_one(dom, pools, samplers[dom], runs, batch, critic, args.device, precisions)
                         rows.append(row)
+                        engines = "  ".join(f"engine {p} {row[f'engine_{p}_run_steps_per_s']:8.2f} (x{row[f'speedup_{p}']:.1f})"
+                                            for p in precisions)
                         print(f"{dom:9s} {critic:9s} B={batch:3d} R={runs:2d}  baseline {row['baseline_run_steps_per_s']:8.2f}"
-                              f"  engine {row['engine_run_steps_per_s']:8.2f} run-steps/s  x{row['speedup']:.1f}"
-                              f"  peak MiB {row['baseline_peak_mib']:.0f} / {row['engine_peak_mib']:.0f}", flush=True)
+                              f"  {engines} run-steps/s", flush=True)
     table = pd.DataFrame(rows)
     tag = args.device
     table.to_csv(out / f"bench_{tag}.csv", index=False)
-    machine = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
-    cols = ["domain", "critic", "batch", "runs", "baseline_run_steps_per_s", "engine_run_steps_per_s", "speedup",
-            "baseline_peak_mib", "engine_peak_mib"]
-    (out / f"bench_{tag}.md").write_text(f"Machine: {machine}\n\n" + table[cols].round(2).to_markdown(index=False) + "\n")
+    cols = ["domain", "critic", "batch", "runs", "baseline_run_steps_per_s"]
+    cols += [c for p in precisions for c in (f"engine_{p}_run_steps_per_s", f"speedup_{p}")]
+    cols += ["baseline_peak_mib"] + [f"engine_{p}_peak_mib" for p in precisions]
+    (out / f"bench_{tag}.md").write_text(f"Machine: {machine(tag)}\n\n" + table[cols].round(2).to_markdown(index=False) + "\n")
     plot(table, out / f"throughput_{tag}.png")
 
 

@@ -3,7 +3,8 @@
 Every parameter has a leading run dimension R (stacked weights, batched matmuls), so one optimizer
 step advances all runs and run r's loss never touches run r's neighbours. Inputs are ``x[R, B, dx]``
 and ``y[R, B, dy]`` (each run its own batch); outputs are scores ``[R, B, B]`` with
-``scores[r, i, j] = c_r(x_i, y_j)``.
+``scores[r, i, j] = c_r(x_i, y_j)``. Under bf16 autocast the hidden layers run in bf16 while the
+output layer (and the separable critic's score product) stays float32, so scores keep full precision.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ from torch import nn
 Tensor = torch.Tensor
 
 _OUTPUTS = ("pmi", "pd")
+
+
+def fp32(t: Tensor) -> torch.autocast:
+    """Context that turns autocast off on ``t``'s device: what runs inside stays float32."""
+    return torch.autocast(t.device.type, enabled=False)
 
 
 class StackedLinear(nn.Module):
@@ -41,43 +47,21 @@ class StackedLinear(nn.Module):
             return torch.bmm(h, self.weight)
         return torch.baddbmm(self.bias, h, self.weight)
 
-    def per_run(self, hs: list[Tensor]) -> list[Tensor]:
-        """The same map on a list of per-run ``[N, d_in]`` tensors, one GEMM per run.
-
-        ``unbind`` views keep the parameters stacked (one optimizer, and its backward is a single
-        stack of the per-run gradients).
-        """
-        weights = self.weight.unbind(0)
-        if self.bias is None:
-            return [h @ w for h, w in zip(hs, weights)]
-        return [torch.addmm(b[0], h, w) for h, w, b in zip(hs, weights, self.bias.unbind(0))]
-
-
-# On CPU, one MKL GEMM per run beats one batched GEMM once the layers are this wide (bench/).
-PER_RUN_MIN_WIDTH = 128
-
 
 class StackedMLP(nn.Module):
-    """R independent MLPs d_in -> width (ReLU) x depth -> d_out, as in mibenchmark's MLP.
+    """R independent MLPs d_in -> [width (ReLU)] x hidden -> d_out; ``[R, N, d_in] -> [R, N, d_out]``."""
 
-    ``depth`` counts the hidden width->width layers after the first, so depth = 2 has 4 Linear layers.
-    """
-
-    def __init__(self, runs: int, d_in: int, width: int, depth: int, d_out: int) -> None:
+    def __init__(self, runs: int, d_in: int, width: int, hidden: int, d_out: int) -> None:
         super().__init__()
-        dims = [d_in] + [width] * (depth + 1) + [d_out]
-        self.width = width
+        dims = [d_in] + [width] * hidden + [d_out]
         self.layers = nn.ModuleList(StackedLinear(runs, a, b) for a, b in zip(dims[:-1], dims[1:]))
 
     def forward(self, h: Tensor) -> Tensor:
-        if h.device.type == "cpu" and self.width >= PER_RUN_MIN_WIDTH:
-            hs = list(h.unbind(0))
-            for layer in self.layers[:-1]:
-                hs = [F.relu(a, inplace=True) for a in layer.per_run(hs)]
-            return torch.stack(self.layers[-1].per_run(hs))
         for layer in self.layers[:-1]:
             h = F.relu(layer(h), inplace=True)  # in place: the [R, B*B, W] activations dominate memory traffic
-        return self.layers[-1](h)
+        last = self.layers[-1]
+        with fp32(h):  # the output layer is cheap; in the weights' dtype the scores keep full precision under autocast
+            return last(h.to(last.weight.dtype))
 
 
 def _check_common(runs: int, width: int, depth: int, output: str) -> None:
@@ -93,7 +77,8 @@ def _finish(scores: Tensor, output: str) -> Tensor:
 
 
 class JointCritic(nn.Module):
-    """c(x, y) = MLP([x, y]) evaluated on all B^2 pairs.
+    """c(x, y) = MLP([x, y]) evaluated on all B^2 pairs, as mibenchmark's joint critic: a first layer
+    [x, y] -> width, then ``depth`` width -> width layers, then width -> 1 (depth = 2: 4 Linear layers).
 
     The first layer is computed as x W_x + y W_y broadcast over pairs, which equals W [x; y] exactly
     and costs O(B d W + B^2 W) instead of O(B^2 d W).
@@ -105,12 +90,13 @@ class JointCritic(nn.Module):
         self.output = output
         self.first_x = StackedLinear(runs, dx, width)
         self.first_y = StackedLinear(runs, dy, width, bias=False)
-        self.rest = StackedMLP(runs, width, width, depth - 1, 1) if depth > 0 else StackedLinear(runs, width, 1)
+        self.rest = StackedMLP(runs, width, width, depth, 1)  # the first layer's ReLU output is its input
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         R, B, _ = x.shape
-        hx = self.first_x(x)  # [R, B, W], bias included
-        hy = self.first_y(y)  # [R, B, W]
+        with fp32(x):
+            hx = self.first_x(x)  # [R, B, W], bias included
+            hy = self.first_y(y)  # [R, B, W]
         h = F.relu(hx[:, :, None, :] + hy[:, None, :, :], inplace=True)  # [R, B, B, W]: pair (i, j) = (x_i, y_j)
         scores = self.rest(h.reshape(R, B * B, -1)).reshape(R, B, B)
         return _finish(scores, self.output)
@@ -118,6 +104,8 @@ class JointCritic(nn.Module):
 
 class SeparableCritic(nn.Module):
     """c(x, y) = f(x)^T g(y) / tau with MLP encoders f, g to an ``embed``-d space.
+
+    Each encoder: d -> width, ``depth`` width -> width layers, width -> embed (mibenchmark's MLP).
 
     ``cosine=True`` normalises both embeddings (the SimCLR form cos(f, g) / tau).
     """
@@ -128,15 +116,16 @@ class SeparableCritic(nn.Module):
         _check_common(runs, width, depth, output)
         if not tau > 0:
             raise ValueError(f"separable critic temperature tau must be > 0, got {tau}")
-        self.f = StackedMLP(runs, dx, width, depth, embed)
-        self.g = StackedMLP(runs, dy, width, depth, embed)
+        self.f = StackedMLP(runs, dx, width, depth + 1, embed)
+        self.g = StackedMLP(runs, dy, width, depth + 1, embed)
         self.tau, self.cosine, self.output = tau, cosine, output
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        fx, gy = self.f(x), self.g(y)  # [R, B, E]
+        fx, gy = self.f(x), self.g(y)  # [R, B, E], float32
         if self.cosine:
             fx, gy = F.normalize(fx, dim=-1), F.normalize(gy, dim=-1)
-        return _finish(torch.bmm(fx, gy.transpose(1, 2)) / self.tau, self.output)  # [R, B, B]
+        with fp32(fx):
+            return _finish(torch.bmm(fx, gy.transpose(1, 2)) / self.tau, self.output)  # [R, B, B]
 
 
 class BilinearCritic(nn.Module):
@@ -154,7 +143,8 @@ class BilinearCritic(nn.Module):
         self.weight[r] = (w / math.sqrt(w.numel())).to(self.weight.device)
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        return _finish(torch.bmm(torch.bmm(x, self.weight), y.transpose(1, 2)), self.output)
+        with fp32(x):  # one small GEMM pair: not worth low precision
+            return _finish(torch.bmm(torch.bmm(x, self.weight), y.transpose(1, 2)), self.output)
 
 
 def seed_runs(critic: nn.Module, seeds: list[int]) -> None:

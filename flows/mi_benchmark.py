@@ -19,12 +19,12 @@ from anchorbench import paths
 from anchorbench.config import load_params
 from anchorbench.data.effective_mi import effective_truth
 from anchorbench.data.prepare import load_pools
+from anchorbench.groups import group_name
 from anchorbench.io import write_frame, write_json
 from anchorbench.plan import plan_groups
 from flows.runners import task_runner
 from tasks.data import prepare_pools_task
 from tasks.evaluate import log_benchmark_task, summarise_task
-from anchorbench.groups import group_name
 from tasks.train import train_group_task
 from tasks.tracking import code_version
 from tasks.tune import run_study_task
@@ -100,7 +100,8 @@ def train_flow(params_path: str = "params.yaml") -> dict:
     run_id = log_benchmark_task(files, params.section_hash("mi_benchmark"), params.profile, str(runtime.flow_run.id),
                                 diverged, trace_every=max(1, p.steps_per_level // 50), run_params=_run_params(groups))
     throughput = sum(o["run_steps_per_second"] for o in outputs) / max(len(outputs), 1)
-    header = (f"Profile `{params.profile}`; {len(groups)} groups, {len(long):,} estimates; mean throughput "
+    precision = ", ".join(sorted({g["precision"] for g in groups}))
+    header = (f"Profile `{params.profile}` ({precision}); {len(groups)} groups, {len(long):,} estimates; mean throughput "
               f"{throughput:.0f} run-steps/s; MLflow parent run `{run_id}`; diverged runs: {len(diverged)}.")
     create_markdown_artifact(key="mi-benchmark-train", markdown=_bias_markdown(files["summary"], header))
     return {"files": files, "mlflow_run_id": run_id, "diverged": diverged}
@@ -110,7 +111,8 @@ def _run_params(groups: list[dict]) -> dict[str, dict]:
     """MLflow params of every run (critic settings + estimator hyperparameters), by run key."""
     names = {"type": "critic_type", "tau": "temperature"}  # the names Optuna tunes under
     return {f"{g['domain']}|{g['critic_name']}|{r['estimator']}|{r['seed']}":
-            {names.get(k, k): v for k, v in {**g["critic"], **r["hparams"]}.items() if v is not None}
+            {names.get(k, k): v for k, v in {**g["critic"], **r["hparams"], "precision": g["precision"]}.items()
+             if v is not None}
             for g in groups for r in g["runs"]}
 
 

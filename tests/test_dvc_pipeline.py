@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from anchorbench.data.mirror import mirror_dir
 from anchorbench.paths import REPO
 
 pytestmark = pytest.mark.slow
@@ -28,10 +27,7 @@ def _copy_repo(dest: Path) -> None:
         subprocess.run(["git", *args], cwd=dest, check=True)
 
 
-def test_dvc_repro_smoke(tmp_path):
-    mirror = mirror_dir()
-    if mirror is None:
-        pytest.skip("no public-data mirror: the data stage needs MNIST and IMDB-BERT")
+def test_dvc_repro_smoke(tmp_path, data_mirror):
     repo = tmp_path / "repo"
     _copy_repo(repo)
     params = yaml.safe_load((repo / "params.yaml").read_text())
@@ -39,7 +35,7 @@ def test_dvc_repro_smoke(tmp_path):
     params["mi_benchmark"]["estimators"] = ["nwj", "infonce_anchor"]
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     bin_dir = Path(sys.executable).parent
-    env = os.environ | {"PATH": f"{bin_dir}:{os.environ['PATH']}", "ANCHORBENCH_DATA_MIRROR": str(mirror),
+    env = os.environ | {"PATH": f"{bin_dir}:{os.environ['PATH']}", "ANCHORBENCH_DATA_MIRROR": str(data_mirror),
                         "PREFECT_HOME": str(tmp_path / "prefect"), "DVC_NO_ANALYTICS": "1",
                         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "MLFLOW_DISABLE_TELEMETRY": "true",
                         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}

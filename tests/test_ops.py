@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from anchorbench.data.mirror import mirror_dir
 from anchorbench.paths import REPO
 from tests.servers import BIN, background, base_env, free_port
 
@@ -46,14 +45,12 @@ def browse(url: str, name: str) -> str:
     return dom
 
 
-def test_prefect_server_serves_schedules_and_runs_a_deployment(tmp_path):
-    if mirror_dir() is None:
-        pytest.skip("no public-data mirror for the data stage")
+def test_prefect_server_serves_schedules_and_runs_a_deployment(tmp_path, data_mirror):
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = base_env(tmp_path) | {"PREFECT_API_URL": api, "ANCHORBENCH_OUTPUTS": str(tmp_path),
                                 "ANCHORBENCH_HOME": str(tmp_path), "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
-                                "ANCHORBENCH_DATA_MIRROR": str(mirror_dir())}
+                                "ANCHORBENCH_DATA_MIRROR": str(data_mirror)}
     params = smoke_params(tmp_path)
     server = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     with background(server, env, tmp_path / "server.log", health=f"{api}/health"):

@@ -41,6 +41,16 @@ def _save(pool: dict, path: Path) -> None:
         torch.save(pool, tmp)
 
 
+def build_pool(name: str, mirror: str | None = None) -> dict[str, torch.Tensor]:
+    """The sampling pool of ``name`` read from the mirror: images uint8 ``[n, 28, 28]`` (mnist) or
+    embeddings float32 ``[n, 768]`` (imdb_bert), and labels ``[n]``."""
+    if name == "mnist":
+        images, labels = load_mnist_digits(mirror)
+        return {"images": torch.from_numpy(images), "labels": torch.from_numpy(labels)}
+    emb, labels = load_imdb_bert(mirror)
+    return {"embeddings": torch.from_numpy(emb), "labels": torch.from_numpy(labels)}
+
+
 def prepare_pools(out_dir: Path, mirror: str | None, domains: list[str]) -> dict:
     """Write ``<domain>_pool.pt`` for each domain and ``manifest.json``; return the manifest."""
     # gaussian is sampled from scratch and needs no pool: accept it and skip it
@@ -52,17 +62,12 @@ def prepare_pools(out_dir: Path, mirror: str | None, domains: list[str]) -> dict
     manifest: dict = {}
     for name in domains:
         sources = {rel: _source_entry(rel, mirror) for rel in SOURCE_FILES[name]}
-        if name == "mnist":
-            images, labels = load_mnist_digits(mirror)
-            pool = {"images": torch.from_numpy(images), "labels": torch.from_numpy(labels)}
-        else:
-            emb, labels = load_imdb_bert(mirror)
-            pool = {"embeddings": torch.from_numpy(emb), "labels": torch.from_numpy(labels)}
+        pool = build_pool(name, mirror)
         path = out_dir / f"{name}_pool.pt"
         _save(pool, path)
         manifest[name] = {"file": path.name, "sha256": sha256(path), "sources": list(sources.values()),
                           "shape": list(next(iter(pool.values())).shape),
-                          "per_class": np.bincount(labels, minlength=2).tolist()}
+                          "per_class": np.bincount(pool["labels"].numpy(), minlength=2).tolist()}
     write_json(out_dir / "manifest.json", manifest)
     return manifest
 

@@ -36,6 +36,7 @@ def test_explicit_value_beats_the_profile():
     ({"mi_benchmark": {"estimators": []}}, r"mi_benchmark\.estimators"),
     ({"mi_benchmark": {"estimators": ["nwj"], "sources": 4}}, r"levels_bits must lie in \[0, sources = 4\]"),
     ({"tune": {"critics": ["mlp"]}, "mi_benchmark": {"estimators": ["nwj"]}}, r"tune\.critics\.0"),
+    ({"mi_benchmark": {"estimators": ["nwj"], "precision": "fp16"}}, r"mi_benchmark\.precision: .*'fp32' or 'bf16'"),
     ({"data": {"domains": ["cifar"]}, "mi_benchmark": {"estimators": ["nwj"]}}, r"data\.domains\.0: .*'mnist' or 'imdb_bert'"),
 ])
 def test_bad_params_name_the_key_and_allowed_values(raw, match):

@@ -85,3 +85,16 @@ def test_engine_runs_on_cuda():
     assert res.estimates_bits.shape == (20, 2) and np.isfinite(res.estimates_bits).all()
     x, _ = domain.sample(2, 4, 2.0, torch.Generator(device="cuda").manual_seed(0))
     assert x.device.type == "cuda"
+
+
+def test_bf16_autocast_keeps_estimates_within_005_bit_of_fp32():
+    """Hidden layers in bf16, scores and losses in fp32: level means agree with fp32 training."""
+    runs = [RunSpec(name, seed) for name in ("infonce_anchor", "dv", "js") for seed in (0, 1)]
+    sched = Schedule((2.0, 4.0), 40)
+    critic = {"type": "joint", "width": 32, "depth": 2}
+    means = {}
+    for bf16 in (False, True):
+        res = train_group(GaussianDomain(dim=5), runs, critic, sched, 32, 1e-3, autocast_bf16=bf16, progress=False)
+        means[bf16] = res.estimates_bits.reshape(2, 40, -1)[:, -10:].mean(1)  # [level, run]
+    assert np.isfinite(means[True]).all()
+    assert np.abs(means[True] - means[False]).max() < 0.05

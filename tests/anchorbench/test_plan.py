@@ -1,5 +1,7 @@
 """Grouping of runs into batched modules, and how tuned values are applied."""
 
+import pytest
+
 from anchorbench.config import parse_params
 from anchorbench.plan import plan_groups
 
@@ -34,3 +36,10 @@ def test_use_tuned_false_ignores_them():
     p = P.model_copy(update={"use_tuned": False})
     groups = plan_groups(p, {"studies": {"joint": {"infonce_anchor": {"nu": 9.0}}}})
     assert all(r["hparams"] == {} for g in groups for r in g["runs"])
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_explicit_precision_is_kept(precision):
+    groups = plan_groups(P.model_copy(update={"precision": precision}))
+    assert {g["precision"] for g in groups} == {precision}
+

@@ -1,0 +1,86 @@
+"""How far bf16 autocast moves MI estimates from fp32, against the noise floor of the comparison.
+
+Training is chaotic: two fp32 runs whose learning rates differ by one part in a million already
+end a level at different estimates. So this script trains the same runs (same seeds, data and
+init) three times on each domain: fp32, fp32 with lr * (1 + 1e-6) (the noise floor), and bf16;
+and reports, per estimator and level, the mean over seeds of each variant's difference from fp32
+(last quarter of each level, bits). bf16 is only worth turning on where its column is as small
+as the noise floor's.
+
+    .venv/bin/python -m bench.bench_precision                  # default-profile scale, ~20 min on 2 cores
+    .venv/bin/python -m bench.bench_precision --domains gaussian --seeds 2 --steps-per-level 60
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from anchorbench.data.domains import build_domain
+from anchorbench.data.prepare import build_pool
+from anchorbench.engine import RunSpec, Schedule, train_group
+
+LEVELS = (2.0, 4.0, 6.0, 8.0, 10.0)
+VARIANTS = {"fp32": (False, 1.0), "fp32_lr_1e-6": (False, 1.0 + 1e-6), "bf16": (True, 1.0)}
+
+
+def level_means(result, steps_per_level: int) -> np.ndarray:
+    """``[levels, R]``: each run's mean estimate (bits) over the last quarter of each level."""
+    per_level = result.estimates_bits.reshape(len(LEVELS), steps_per_level, -1)
+    return per_level[:, -max(1, steps_per_level // 4):].mean(1)
+
+
+def compare(domain, estimators: list[str], seeds: int, steps_per_level: int, width: int, lr: float,
+            device: str) -> pd.DataFrame:
+    runs = [RunSpec(name, seed) for name in estimators for seed in range(seeds)]
+    critic = {"type": "joint", "width": width, "depth": 2}
+    means = {}
+    for variant, (bf16, lr_scale) in VARIANTS.items():
+        result = train_group(domain, runs, critic, Schedule(LEVELS, steps_per_level), 64, lr * lr_scale,
+                             device=device, autocast_bf16=bf16, progress=False)
+        means[variant] = level_means(result, steps_per_level)
+        print(f"{domain.name}: {variant} done ({result.seconds:.0f} s)", flush=True)
+    rows = []
+    for e, name in enumerate(estimators):
+        cols = slice(e * seeds, (e + 1) * seeds)
+        for lvl, bits in enumerate(LEVELS):
+            row = {"domain": domain.name, "estimator": name, "level_bits": bits,
+                   "fp32_mean": means["fp32"][lvl, cols].mean(), "fp32_seed_sd": means["fp32"][lvl, cols].std()}
+            for variant in ("fp32_lr_1e-6", "bf16"):
+                row[f"{variant}_minus_fp32"] = (means[variant][lvl, cols] - means["fp32"][lvl, cols]).mean()
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--domains", nargs="+", default=["gaussian", "mnist", "imdb_bert"])
+    ap.add_argument("--estimators", nargs="+", default=["infonce_anchor", "infonce", "nwj", "dv", "js"])
+    ap.add_argument("--seeds", type=int, default=4)
+    ap.add_argument("--steps-per-level", type=int, default=150)
+    ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--out", default="bench/results")
+    args = ap.parse_args()
+    tables = []
+    for name in args.domains:
+        pools = {name: build_pool(name)} if name != "gaussian" else None
+        kwargs = {"gaussian": {"dim": 10}, "mnist": {"sources": 10, "img_size": 32}, "imdb_bert": {"sources": 10}}[name]
+        domain = build_domain(name, pools, device=args.device, **kwargs)
+        tables.append(compare(domain, args.estimators, args.seeds, args.steps_per_level, args.width, 5e-4, args.device))
+    table = pd.concat(tables, ignore_index=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / f"precision_{args.device}.csv", index=False)
+    setup = (f"joint critic width {args.width}, depth 2, B = 64, {args.seeds} seeds, {args.steps_per_level} steps "
+             f"per level; torch {torch.__version__}")
+    (out / f"precision_{args.device}.md").write_text(f"{setup}\n\n" + table.round(3).to_markdown(index=False) + "\n")
+    print(table.round(3).to_markdown(index=False))
+
+
+if __name__ == "__main__":
+    main()
