@@ -62,8 +62,9 @@ def cmd_serve(args) -> int:
     deployments = [
         pipeline_flow.to_deployment(name="nightly", cron=args.cron, parameters={"targets": [], "force": False},
                                     description="dvc repro of every stage, on a schedule"),
-        mi_benchmark_flow.to_deployment(name="manual", parameters={"params_path": str(Path(args.params).resolve())},
-                                        description="MI benchmark: data -> tune -> train"),
+        mi_benchmark_flow.to_deployment(name="weekly", cron=args.experiment_cron,
+                                        parameters={"params_path": str(Path(args.params).resolve())},
+                                        description="MI benchmark: data -> tune -> train, in this process"),
     ]
     serve(*deployments, limit=1)
     return 0
@@ -106,7 +107,9 @@ def parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="serve the deployments (needs a Prefect server)",
                            description="Register and serve the pipeline (cron schedule) and MI-benchmark deployments.")
-    serve.add_argument("--cron", default="0 3 * * *", help="pipeline schedule (default: 03:00 daily)")
+    serve.add_argument("--cron", default="0 3 * * *", help="pipeline (dvc repro) schedule (default: 03:00 daily)")
+    serve.add_argument("--experiment-cron", default="0 4 * * 0",
+                       help="MI-benchmark flow schedule (default: 04:00 on Sundays)")
     serve.add_argument("--params", default="params.yaml")
     serve.set_defaults(fn=cmd_serve)
 

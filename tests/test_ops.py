@@ -54,7 +54,8 @@ def test_prefect_server_serves_schedules_and_runs_a_deployment(tmp_path, data_mi
     params = smoke_params(tmp_path)
     server = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     with background(server, env, tmp_path / "server.log", health=f"{api}/health"):
-        serve = [str(BIN / "anchorbench"), "serve", "--params", str(params), "--cron", "0 3 * * *"]
+        serve = [str(BIN / "anchorbench"), "serve", "--params", str(params), "--cron", "0 3 * * *",
+                 "--experiment-cron", "30 5 * * 1"]
         with background(serve, env, tmp_path / "serve.log", cwd=REPO):
             from prefect.client.orchestration import get_client
             from prefect.deployments import run_deployment
@@ -70,10 +71,11 @@ def test_prefect_server_serves_schedules_and_runs_a_deployment(tmp_path, data_mi
                 deadline = time.time() + 120
                 while time.time() < deadline and len(found := asyncio.run(deployments())) < 2:
                     time.sleep(1)
-                assert set(found) == {"nightly", "manual"}, (tmp_path / "serve.log").read_text()[-2000:]
+                assert set(found) == {"nightly", "weekly"}, (tmp_path / "serve.log").read_text()[-2000:]
                 assert found["nightly"].schedules[0].schedule.cron == "0 3 * * *"
+                assert found["weekly"].schedules[0].schedule.cron == "30 5 * * 1"
 
-                run = run_deployment("mi-benchmark/manual", timeout=600)
+                run = run_deployment("mi-benchmark/weekly", timeout=600)
                 assert run.state.is_completed(), (tmp_path / "serve.log").read_text()[-3000:]
 
                 async def artifact_keys():
@@ -85,7 +87,7 @@ def test_prefect_server_serves_schedules_and_runs_a_deployment(tmp_path, data_mi
 
             if CHROMIUM:
                 dom = browse(f"http://127.0.0.1:{port}/deployments", "prefect-ui-deployments")
-                assert "nightly" in dom and "manual" in dom
+                assert "nightly" in dom and "weekly" in dom
                 browse(f"http://127.0.0.1:{port}/runs", "prefect-ui-runs")
 
 
