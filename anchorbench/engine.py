@@ -9,6 +9,7 @@ schedule -> modules (critic + estimators + records) -> step loop -> readout.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
@@ -88,6 +89,11 @@ def runs_per_module(critic: dict, batch_size: int, device: torch.device) -> int:
     return max(1, MODULE_ELEMENTS.get(device.type, MODULE_ELEMENTS["cuda"]) // (rows * width))
 
 
+def estimator_key(run: RunSpec) -> tuple[str, str]:
+    """Runs with equal keys share one estimator object (same name and hyperparameters)."""
+    return run.estimator, json.dumps(run.hparams, sort_keys=True, default=str)
+
+
 class RunModule:
     """Runs that share one stacked critic, with their estimators and per-step records.
 
@@ -100,13 +106,12 @@ class RunModule:
                  steps: int, device: torch.device) -> None:
         self.critic, self.positions = critic, positions
         self.seed_slots = torch.tensor(seed_slots, device=device)  # [r]: which seed's batch each run trains on
-        self.parts: list[tuple[estimators.Estimator, int, int]] = []
-        for r, run in enumerate(runs):
-            if r == 0 or (run.estimator, run.hparams) != (runs[r - 1].estimator, runs[r - 1].hparams):
-                self.parts.append((estimators.build(run.estimator, **run.hparams), r, r + 1))
-            else:
-                est, a, _ = self.parts[-1]
-                self.parts[-1] = (est, a, r + 1)
+        self.parts: list[tuple[estimators.Estimator, int, int]] = []  # (estimator, first run, end run)
+        start = 0
+        for _, same in itertools.groupby(runs, key=estimator_key):
+            first, n = next(same), 1 + sum(1 for _ in same)
+            self.parts.append((estimators.build(first.estimator, **first.hparams), start, start + n))
+            start += n
         r = len(runs)
         self.estimates = torch.full((steps, r), math.nan, device=device)  # nats; filled without host syncs
         self.finite = torch.ones(steps, r, dtype=torch.bool, device=device)
@@ -131,8 +136,7 @@ def build_modules(runs: list[RunSpec], critic: dict, domain, batch_size: int, st
                   device: torch.device) -> list[RunModule]:
     """Split the runs, ordered by estimator then seed, into modules of ``runs_per_module`` runs."""
     seeds = sorted({run.seed for run in runs})
-    key = lambda r: (runs[r].estimator, json.dumps(runs[r].hparams, sort_keys=True, default=str), runs[r].seed)  # noqa: E731
-    order = sorted(range(len(runs)), key=key)
+    order = sorted(range(len(runs)), key=lambda r: (*estimator_key(runs[r]), runs[r].seed))
     size = runs_per_module(critic, batch_size, device)
     kwargs = {k: v for k, v in critic.items() if k != "type"}
     modules = []

@@ -103,8 +103,9 @@ def load_sources(domains: list[str], tmp: Path) -> tuple[dict, dict]:
     return pools, samplers
 
 
-def domain_kwargs(name: str) -> dict:
-    return {"gaussian": {"dim": 10}, "mnist": {"sources": SOURCES, "img_size": IMG}, "imdb_bert": {"sources": SOURCES}}[name]
+def domain_kwargs(name: str, img_size: int = IMG) -> dict:
+    return {"gaussian": {"dim": 10}, "mnist": {"sources": SOURCES, "img_size": img_size},
+            "imdb_bert": {"sources": SOURCES}}[name]
 
 
 def steps_for(dx: int, runs: int, batch: int, impl: str, critic: str) -> int:

@@ -16,44 +16,40 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
 from anchorbench.data.domains import build_domain
 from anchorbench.data.prepare import build_pool
 from anchorbench.engine import RunSpec, Schedule, train_group
+from anchorbench.summary import per_run_levels, to_long
+from bench.bench_engine import domain_kwargs
 
 LEVELS = (2.0, 4.0, 6.0, 8.0, 10.0)
 VARIANTS = {"fp32": (False, 1.0), "fp32_lr_1e-6": (False, 1.0 + 1e-6), "bf16": (True, 1.0)}
-
-
-def level_means(result, steps_per_level: int) -> np.ndarray:
-    """``[levels, R]``: each run's mean estimate (bits) over the last quarter of each level."""
-    per_level = result.estimates_bits.reshape(len(LEVELS), steps_per_level, -1)
-    return per_level[:, -max(1, steps_per_level // 4):].mean(1)
 
 
 def compare(domain, estimators: list[str], seeds: int, steps_per_level: int, width: int, lr: float,
             device: str) -> pd.DataFrame:
     runs = [RunSpec(name, seed) for name in estimators for seed in range(seeds)]
     critic = {"type": "joint", "width": width, "depth": 2}
-    means = {}
+    schedule = Schedule(LEVELS, steps_per_level)
+    means = {}  # variant -> per-run level means (the pipeline's readout: last quarter of each level)
     for variant, (bf16, lr_scale) in VARIANTS.items():
-        result = train_group(domain, runs, critic, Schedule(LEVELS, steps_per_level), 64, lr * lr_scale,
-                             device=device, autocast_bf16=bf16, progress=False)
-        means[variant] = level_means(result, steps_per_level)
+        result = train_group(domain, runs, critic, schedule, 64, lr * lr_scale, device=device,
+                             autocast_bf16=bf16, progress=False)
+        means[variant] = per_run_levels(to_long(result, domain.name, "joint"), schedule).set_index(
+            ["estimator", "level", "seed"])["mean"]
         print(f"{domain.name}: {variant} done ({result.seconds:.0f} s)", flush=True)
-    rows = []
-    for e, name in enumerate(estimators):
-        cols = slice(e * seeds, (e + 1) * seeds)
-        for lvl, bits in enumerate(LEVELS):
-            row = {"domain": domain.name, "estimator": name, "level_bits": bits,
-                   "fp32_mean": means["fp32"][lvl, cols].mean(), "fp32_seed_sd": means["fp32"][lvl, cols].std()}
-            for variant in ("fp32_lr_1e-6", "bf16"):
-                row[f"{variant}_minus_fp32"] = (means[variant][lvl, cols] - means["fp32"][lvl, cols]).mean()
-            rows.append(row)
-    return pd.DataFrame(rows)
+    by_level = ["estimator", "level"]
+    table = pd.DataFrame({"fp32_mean": means["fp32"].groupby(by_level).mean(),
+                          "fp32_seed_sd": means["fp32"].groupby(by_level).std(ddof=0)})
+    for variant in ("fp32_lr_1e-6", "bf16"):
+        table[f"{variant}_minus_fp32"] = (means[variant] - means["fp32"]).groupby(by_level).mean()
+    table = table.reset_index()
+    table.insert(0, "domain", domain.name)
+    table.insert(2, "level_bits", [LEVELS[i] for i in table.level])
+    return table.drop(columns="level")
 
 
 def main() -> None:
@@ -69,8 +65,7 @@ def main() -> None:
     tables = []
     for name in args.domains:
         pools = {name: build_pool(name)} if name != "gaussian" else None
-        kwargs = {"gaussian": {"dim": 10}, "mnist": {"sources": 10, "img_size": 32}, "imdb_bert": {"sources": 10}}[name]
-        domain = build_domain(name, pools, device=args.device, **kwargs)
+        domain = build_domain(name, pools, device=args.device, **domain_kwargs(name, img_size=32))
         tables.append(compare(domain, args.estimators, args.seeds, args.steps_per_level, args.width, 5e-4, args.device))
     table = pd.concat(tables, ignore_index=True)
     out = Path(args.out)
