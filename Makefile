@@ -13,18 +13,22 @@ export MLFLOW_SERVER_ENABLE_JOB_EXECUTION := false
 # DVC stages call `python`: make it the venv's
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test test-fast repro bench lock clean
+.PHONY: setup lint test test-fast repro bench lock clean
 
 PIP_QUIET := grep -v "Location '.*' is ignored" || true
 
-$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
+$(VENV)/.installed: requirements.txt constraints.txt requirements-nodeps.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt 2>&1 | { $(PIP_QUIET); }
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | { $(PIP_QUIET); }
 	$(BIN)/python -c "import torch, estimators, anchorbench, tasks, flows, prefect, mlflow, optuna, dvc"
 	touch $@
 
 setup: $(VENV)/.installed
+
+lint: setup  ## ruff (pyproject.toml [tool.ruff]: line length 120, pyflakes, pycodestyle, import order)
+	$(BIN)/ruff check .
 
 test: setup  ## every test, slow ones included (what CI runs)
 	$(BIN)/python -m pytest

@@ -8,13 +8,26 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from anchorbench import paths
+
+
+def _temp_dir(path: Path) -> Path:
+    """Where a file under construction lives: ``<outputs>/.cache/tmp`` for stage outputs (so a killed run
+    never leaves a partial file in ``results/`` or ``data/``; same filesystem, so the rename is atomic),
+    else the target's own folder."""
+    root = paths.outputs()
+    return root / ".cache" / "tmp" if path.resolve().is_relative_to(root) else path.parent
+
 
 @contextmanager
 def atomic_path(path: str | Path):
-    """Yield a temporary path in the target's folder; on success rename it over ``path``."""
+    """Yield a temporary path; on success rename it over ``path`` (readers see the old file or the new
+    one, never half of one)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp_dir = _temp_dir(path)
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         yield Path(tmp)

@@ -1,7 +1,10 @@
-"""Where things live: the repo root and the stage outputs, all absolute.
+"""Where things live: the repo root, the tracking stores and every stage's outputs, all absolute.
 
 Absolute paths keep MLflow, Optuna and Prefect stores in the repo even when DVC runs a stage in a
 temporary copy (``dvc exp run --temp/--queue``): set ``ANCHORBENCH_HOME`` to the main checkout there.
+Stage outputs sit under ``$ANCHORBENCH_OUTPUTS`` (default: the repo, where dvc.yaml expects them); the
+CLI points it at a scratch tree when a run's params differ from params.yaml. The output constants
+(``paths.POOLS``, ``paths.MI_BENCHMARK``, ...) are read from the environment at each access.
 """
 
 from __future__ import annotations
@@ -10,11 +13,29 @@ import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+OUTPUTS_ENV = "ANCHORBENCH_OUTPUTS"
+
+# Stage outputs relative to the outputs root: the names dvc.yaml declares.
+_OUTPUT_DIRS = {
+    "POOLS": "data/pools",
+    "TUNE": "results/tune",
+    "MI_BENCHMARK": "results/mi_benchmark",
+    "MI_BENCHMARK_GROUPS": ".cache/mi_benchmark/groups",  # finished training groups, content-keyed (resume)
+    "PROTEIN_DATA": "data/protein",
+    "PROTEIN": "results/protein",
+    "CDP_DATA": "data/cdp",
+    "SSL": "results/ssl",
+}
 
 
 def home() -> Path:
     """Root for tracking stores: $ANCHORBENCH_HOME or the repo."""
     return Path(os.environ.get("ANCHORBENCH_HOME", REPO)).resolve()
+
+
+def outputs() -> Path:
+    """Root of the stage outputs: $ANCHORBENCH_OUTPUTS or the repo."""
+    return Path(os.environ.get(OUTPUTS_ENV, REPO)).resolve()
 
 
 def mlflow_uri() -> str:
@@ -27,8 +48,9 @@ def optuna_storage(setting: str | None) -> str:
     return setting or f"sqlite:///{home() / 'optuna.db'}"
 
 
-# Stage outputs, relative to $ANCHORBENCH_OUTPUTS (default: the repo, where dvc.yaml expects them).
-OUTPUTS = Path(os.environ.get("ANCHORBENCH_OUTPUTS", REPO)).resolve()
-POOLS = OUTPUTS / "data" / "pools"
-TUNE = OUTPUTS / "results" / "tune"
-MI_BENCHMARK = OUTPUTS / "results" / "mi_benchmark"
+def __getattr__(name: str) -> Path:
+    if name in _OUTPUT_DIRS:
+        return outputs() / _OUTPUT_DIRS[name]
+    if name == "OUTPUTS":
+        return outputs()
+    raise AttributeError(f"module 'anchorbench.paths' has no attribute {name!r}")

@@ -17,7 +17,7 @@ from PIL import Image
 from torch import nn
 
 import estimators
-from anchorbench.data.channel import bsc_crossover
+from anchorbench.mi_benchmark.channel import bsc_crossover
 from estimators.oracles import CorrelatedGaussian
 
 

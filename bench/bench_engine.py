@@ -2,7 +2,7 @@
 
 Measures, in one process and one run, side by side: run-steps per second of the baseline
 (bench/baseline.py: one module per run in a Python loop, per-sample data, concatenated pairs) and of
-the engine (anchorbench.engine.train_group as the pipeline uses it) in fp32 and, where the hardware
+the engine (anchorbench.mi_benchmark.engine.train_group as the pipeline uses it) in fp32 and, where the hardware
 has native bf16, with ``precision: bf16``, their ratios and peak memory, over
 domains x runs R x batch B x critic type. Writes CSV + markdown tables and a throughput plot.
 
@@ -27,10 +27,11 @@ import pandas as pd
 import psutil
 import torch
 
-from anchorbench.data.domains import build_domain
-from anchorbench.data.prepare import build_pool
-from anchorbench.engine import RunSpec, Schedule, native_bf16, train_group
+from anchorbench.mi_benchmark.domains import build_domain
+from anchorbench.mi_benchmark.engine import RunSpec, Schedule, native_bf16, train_group
+from anchorbench.mi_benchmark.pools import build_pool
 from bench import baseline
+from estimators.critics import CriticConfig
 
 WIDTH, DEPTH, EMBED, SOURCES, IMG = 256, 2, 32, 10, 64
 ESTIMATOR, LEVEL_BITS = "infonce_anchor", 4.0
@@ -123,7 +124,7 @@ def bench_one(domain_name, pools, sampler, runs, batch, critic, device, precisio
     """One configuration: the baseline and the engine at each precision, measured in turn ``repeat``
     times (interleaved, so a slow spell of a shared machine hits all of them); the best of each counts."""
     domain = build_domain(domain_name, pools, device=device, **domain_kwargs(domain_name))
-    critic_cfg = {"type": critic, "width": WIDTH, "depth": DEPTH} | ({"embed": EMBED} if critic == "separable" else {})
+    critic_cfg = CriticConfig(critic, width=WIDTH, depth=DEPTH, embed=EMBED if critic == "separable" else None)
     specs = [RunSpec(ESTIMATOR, s) for s in range(runs)]
 
     def engine(precision):
@@ -208,9 +209,11 @@ def main() -> None:
                         row = bench_one(dom, pools, samplers[dom], runs, batch, critic, args.device, precisions,
                                         args.repeat)
                         rows.append(row)
-                        engines = "  ".join(f"engine {p} {row[f'engine_{p}_run_steps_per_s']:8.2f} (x{row[f'speedup_{p}']:.1f})"
+                        engines = "  ".join(f"engine {p} {row[f'engine_{p}_run_steps_per_s']:8.2f} "
+                                            f"(x{row[f'speedup_{p}']:.1f})"
                                             for p in precisions)
-                        print(f"{dom:9s} {critic:9s} B={batch:3d} R={runs:2d}  baseline {row['baseline_run_steps_per_s']:8.2f}"
+                        print(f"{dom:9s} {critic:9s} B={batch:3d} R={runs:2d}  "
+                              f"baseline {row['baseline_run_steps_per_s']:8.2f}"
                               f"  {engines} run-steps/s", flush=True)
     table = pd.DataFrame(rows)
     tag = args.device + (f"_{args.tag}" if args.tag else "")
@@ -218,7 +221,8 @@ def main() -> None:
     cols = ["domain", "critic", "batch", "runs", "baseline_run_steps_per_s"]
     cols += [c for p in precisions for c in (f"engine_{p}_run_steps_per_s", f"speedup_{p}")]
     cols += ["baseline_peak_mib"] + [f"engine_{p}_peak_mib" for p in precisions]
-    (out / f"bench_{tag}.md").write_text(f"Machine: {machine(args.device)}\n\n" + table[cols].round(2).to_markdown(index=False) + "\n")
+    (out / f"bench_{tag}.md").write_text(f"Machine: {machine(args.device)}\n\n"
+                                         + table[cols].round(2).to_markdown(index=False) + "\n")
     plot(table, out / f"throughput_{tag}.png")
 
 

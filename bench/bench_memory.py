@@ -19,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 import psutil
 
+from estimators.critics import CriticConfig
+
 CONFIGS = [("imdb_bert", "joint", 256, 1, "engine"), ("imdb_bert", "joint", 256, 16, "engine"),
            ("imdb_bert", "joint", 256, 1, "baseline")]
 
@@ -27,8 +29,8 @@ def measure(domain_name: str, critic: str, batch: int, runs: int, impl: str, ste
     """Train ``steps`` steps in this process; return the peak resident-set growth in MiB."""
     import tempfile
 
-    from anchorbench.data.domains import build_domain
-    from anchorbench.engine import RunSpec, Schedule, train_group
+    from anchorbench.mi_benchmark.domains import build_domain
+    from anchorbench.mi_benchmark.engine import RunSpec, Schedule, train_group
     from bench import baseline
     from bench.bench_engine import DEPTH, ESTIMATOR, LEVEL_BITS, WIDTH, domain_kwargs, load_sources
 
@@ -37,10 +39,12 @@ def measure(domain_name: str, critic: str, batch: int, runs: int, impl: str, ste
         domain = build_domain(domain_name, pools, **domain_kwargs(domain_name))
         before = psutil.Process().memory_info().rss
         if impl == "engine":
-            train_group(domain, [RunSpec(ESTIMATOR, s) for s in range(runs)], {"type": critic, "width": WIDTH, "depth": DEPTH},
+            train_group(domain, [RunSpec(ESTIMATOR, s) for s in range(runs)],
+                        CriticConfig(critic, width=WIDTH, depth=DEPTH),
                         Schedule((LEVEL_BITS,), steps), batch, 5e-4, progress=False)
         else:
-            baseline.train_baseline(samplers[domain_name], domain.dx, domain.dy, runs, steps, batch, critic, WIDTH, DEPTH)
+            baseline.train_baseline(samplers[domain_name], domain.dx, domain.dy, runs, steps, batch, critic,
+                                    WIDTH, DEPTH)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
     return {"domain": domain_name, "critic": critic, "batch": batch, "runs": runs, "impl": impl, "dx": domain.dx,
             "peak_growth_mib": round((peak - before) / 2**20, 1)}

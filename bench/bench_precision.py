@@ -19,11 +19,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from anchorbench.data.domains import build_domain
-from anchorbench.data.prepare import build_pool
-from anchorbench.engine import RunSpec, Schedule, train_group
-from anchorbench.summary import per_run_levels, to_long
+from anchorbench.mi_benchmark.domains import build_domain
+from anchorbench.mi_benchmark.engine import RunSpec, Schedule, train_group
+from anchorbench.mi_benchmark.pools import build_pool
+from anchorbench.mi_benchmark.summary import per_run_levels, to_long
 from bench.bench_engine import domain_kwargs
+from estimators.critics import CriticConfig
 
 LEVELS = (2.0, 4.0, 6.0, 8.0, 10.0)
 VARIANTS = {"fp32": (False, 1.0), "fp32_lr_1e-6": (False, 1.0 + 1e-6), "bf16": (True, 1.0)}
@@ -32,7 +33,7 @@ VARIANTS = {"fp32": (False, 1.0), "fp32_lr_1e-6": (False, 1.0 + 1e-6), "bf16": (
 def compare(domain, estimators: list[str], seeds: int, steps_per_level: int, width: int, lr: float,
             device: str) -> pd.DataFrame:
     runs = [RunSpec(name, seed) for name in estimators for seed in range(seeds)]
-    critic = {"type": "joint", "width": width, "depth": 2}
+    critic = CriticConfig("joint", width=width, depth=2)
     schedule = Schedule(LEVELS, steps_per_level)
     means = {}  # variant -> per-run level means (the pipeline's readout: last quarter of each level)
     for variant, (bf16, lr_scale) in VARIANTS.items():

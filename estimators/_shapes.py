@@ -28,7 +28,8 @@ def check_scores(scores: Tensor, *, finite: bool = True, positive: bool = False)
     if finite and not torch.isfinite(scores).all():
         raise ValueError("scores contain NaN or inf: the critic diverged or its input is invalid")
     if positive and not (scores > 0).all():
-        raise ValueError("parametrization 'pd' needs strictly positive scores (r = c > 0); use a critic with a softplus output")
+        raise ValueError("parametrization 'pd' needs strictly positive scores (r = c > 0); "
+                         "use a critic with a softplus output")
 
 
 def diag(scores: Tensor) -> Tensor:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 
-import torch
 import torch.nn.functional as F
 
 from estimators._shapes import Tensor, diag, offdiag_logmeanexp, offdiag_mean

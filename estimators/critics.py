@@ -10,6 +10,7 @@ output layer (and the separable critic's score product) stays float32, so scores
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
@@ -66,7 +67,8 @@ class StackedMLP(nn.Module):
 
 def _check_common(runs: int, width: int, depth: int, output: str) -> None:
     if runs < 1 or width < 1 or depth < 0:
-        raise ValueError(f"critic needs runs >= 1, width >= 1, depth >= 0; got runs={runs}, width={width}, depth={depth}")
+        raise ValueError("critic needs runs >= 1, width >= 1, depth >= 0; "
+                         f"got runs={runs}, width={width}, depth={depth}")
     if output not in _OUTPUTS:
         raise ValueError(f"critic output must be one of {_OUTPUTS} ('pd' adds a softplus so r = c > 0), got {output!r}")
 
@@ -103,29 +105,29 @@ class JointCritic(nn.Module):
 
 
 class SeparableCritic(nn.Module):
-    """c(x, y) = f(x)^T g(y) / tau with MLP encoders f, g to an ``embed``-d space.
+    """c(x, y) = f(x)^T g(y) / temperature with MLP encoders f, g to an ``embed``-d space.
 
     Each encoder: d -> width, ``depth`` width -> width layers, width -> embed (mibenchmark's MLP).
 
-    ``cosine=True`` normalises both embeddings (the SimCLR form cos(f, g) / tau).
+    ``cosine=True`` normalises both embeddings (the SimCLR form cos(f, g) / temperature).
     """
 
     def __init__(self, runs: int, dx: int, dy: int, width: int = 256, depth: int = 2, embed: int = 32,
-                 tau: float = 1.0, cosine: bool = False, output: str = "pmi") -> None:
+                 temperature: float = 1.0, cosine: bool = False, output: str = "pmi") -> None:
         super().__init__()
         _check_common(runs, width, depth, output)
-        if not tau > 0:
-            raise ValueError(f"separable critic temperature tau must be > 0, got {tau}")
+        if not temperature > 0:
+            raise ValueError(f"separable critic temperature must be > 0, got {temperature}")
         self.f = StackedMLP(runs, dx, width, depth + 1, embed)
         self.g = StackedMLP(runs, dy, width, depth + 1, embed)
-        self.tau, self.cosine, self.output = tau, cosine, output
+        self.temperature, self.cosine, self.output = temperature, cosine, output
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         fx, gy = self.f(x), self.g(y)  # [R, B, E], float32
         if self.cosine:
             fx, gy = F.normalize(fx, dim=-1), F.normalize(gy, dim=-1)
         with fp32(fx):
-            return _finish(torch.bmm(fx, gy.transpose(1, 2)) / self.tau, self.output)  # [R, B, B]
+            return _finish(torch.bmm(fx, gy.transpose(1, 2)) / self.temperature, self.output)  # [R, B, B]
 
 
 class BilinearCritic(nn.Module):
@@ -161,6 +163,41 @@ def seed_runs(critic: nn.Module, seeds: list[int]) -> None:
 
 
 CRITICS = {"joint": JointCritic, "separable": SeparableCritic, "bilinear": BilinearCritic}
+
+
+@dataclass(frozen=True)
+class CriticConfig:
+    """A critic's settings, typed: ``type`` plus the keyword arguments that type takes.
+
+    ``width``/``depth`` apply to joint and separable critics, ``embed``/``temperature``/``cosine`` to
+    separable ones, ``output`` (pmi | pd) to all; settings the type does not take stay None (``kwargs``
+    drops them).
+    """
+
+    type: str
+    width: int | None = None
+    depth: int | None = None
+    embed: int | None = None
+    temperature: float | None = None
+    cosine: bool | None = None
+    output: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in CRITICS:
+            raise ValueError(f"critic type must be one of {sorted(CRITICS)}, got {self.type!r}")
+        allowed = {"joint": {"width", "depth", "output"},
+                   "separable": {"width", "depth", "embed", "temperature", "cosine", "output"},
+                   "bilinear": {"output"}}[self.type]
+        extra = sorted(k for k, v in asdict(self).items() if k != "type" and v is not None and k not in allowed)
+        if extra:
+            raise ValueError(f"a {self.type} critic takes {sorted(allowed) or 'no settings'}, got {extra}")
+
+    def kwargs(self) -> dict:
+        """Keyword arguments of ``build_critic`` (the settings that are set)."""
+        return {k: v for k, v in asdict(self).items() if k != "type" and v is not None}
+
+    def build(self, runs: int, dx: int, dy: int) -> nn.Module:
+        return build_critic(self.type, runs, dx, dy, **self.kwargs())
 
 
 def build_critic(kind: str, runs: int, dx: int, dy: int, **kwargs) -> nn.Module:

@@ -49,7 +49,8 @@ class CorrelatedGaussian:
         return x, self.rho * x + math.sqrt(1.0 - self.rho ** 2) * eps
 
     def log_ratio(self, x: Tensor, y: Tensor) -> Tensor:
-        """Oracle critic: ``[..., B, d] x [..., B, d] -> [..., B, B]``, entry (i, j) = log p(x_i, y_j) / (p(x_i) p(y_j))."""
+        """Oracle critic: ``[..., B, d] x [..., B, d] -> [..., B, B]``,
+        entry (i, j) = log p(x_i, y_j) / (p(x_i) p(y_j))."""
         s2 = 1.0 - self.rho ** 2
         xi, yj = x[..., :, None, :], y[..., None, :, :]
         per_dim = -0.5 * math.log(s2) - (yj - self.rho * xi) ** 2 / (2.0 * s2) + yj ** 2 / 2.0

@@ -10,7 +10,6 @@ from __future__ import annotations
 import abc
 import inspect
 import math
-from typing import Callable
 
 import torch
 
@@ -43,15 +42,20 @@ def build(name: str, **hparams) -> "Estimator":
 
 
 class Estimator(abc.ABC):
-    """Base class. Subclasses set ``name``/``kind`` and implement ``_loss`` and ``_estimate``.
+    """Base class of every estimator: a registered subclass sets ``name`` and implements ``_loss``
+    (the training objective) and, unless the plug-in readout applies, ``_estimate`` (the MI readout).
 
     ``parametrization`` says how scores map to the density ratio: ``pmi`` (r = e^c, the default)
     or ``pd`` (r = c, scores must be > 0; critics ensure it with a softplus output).
+    ``identifies_ratio`` says whether the trained critic identifies the pointwise ratio itself
+    (Fisher consistency: its optimum is log r up to nothing), so that ``log_ratio`` is the PMI; where
+    it is False the critic's optimum is log r only up to a constant (DV, MINE) or up to a function
+    C(y) of y (InfoNCE), and ``log_ratio`` is not a PMI a threshold can be put on.
     """
 
     name: str = ""
-    kind: str = ""  # "bound" (Type 1), "surrogate" (Type 2) or "plugin" (Type 3)
     parametrization: str = "pmi"
+    identifies_ratio: bool = True
 
     def __init__(self) -> None:
         self.hparams: dict = {}
@@ -78,6 +82,16 @@ class Estimator(abc.ABC):
         self._check(scores, validate)
         return self._estimate(scores)
 
+    def log_ratio(self, scores: Tensor) -> Tensor:
+        """Pointwise log density ratio (PMI, nats) implied by critic outputs, elementwise: any shape.
+
+        Meaningful as a PMI only where ``identifies_ratio``; otherwise the critic's value up to C(y)
+        or a constant (see the class docstring).
+        """
+        if self.parametrization == "pd" and not bool((scores > 0).all()):
+            raise ValueError("pd-parametrized scores must be > 0 (use a critic with output='pd')")
+        return self._log_ratio(scores)
+
     @abc.abstractmethod
     def _loss(self, scores: Tensor) -> Tensor:
         """Training loss of valid scores, ``[..., B, B] -> [...]``."""
@@ -102,37 +116,81 @@ def _check_nu(nu: float) -> float:
     return float(nu)
 
 
-def _simple(name: str, kind: str, loss: Callable, estimate: Callable, doc: str) -> type[Estimator]:
-    """An estimator without hyperparameters from a loss and a readout function."""
-    cls = type(name, (Estimator,), {
-        "name": name, "kind": kind, "__doc__": doc,
-        "_loss": lambda self, s: loss(s), "_estimate": lambda self, s: estimate(s),
-    })
-    return register(cls)
+# Type 1: variational bounds, trained and read out as the same bound.
 
+@register
+class DV(Estimator):
+    """Donsker-Varadhan bound, trained and read out as DV (critic = log r up to a constant)."""
 
-DV = _simple("dv", "bound", lambda s: -bounds.dv_bound(s), bounds.dv_bound,
-             "Donsker-Varadhan bound, trained and read out as DV.")
-NWJ = _simple("nwj", "bound", lambda s: -bounds.nwj_bound(s), bounds.nwj_bound,
-              "NWJ bound (e^(c-1) convention), trained and read out as NWJ.")
-NWJPlugin = _simple("nwj_plugin", "plugin", lambda s: -bounds.nwj_bound(s), lambda s: bounds.plugin(s) - 1.0,
-                    "NWJ-trained critic read out by plug-in: log r = c - 1 in the e^(c-1) convention.")
-InfoNCE = _simple("infonce", "bound", lambda s: -bounds.infonce_bound(s), bounds.infonce_bound,
-                  "InfoNCE with K = B (all in-row negatives); the value is <= log B.")
-JS = _simple("js", "surrogate", lambda s: -bounds.js_fgan_bound(s), lambda s: bounds.nwj_bound(s + 1.0),
-             "f-GAN JS training; readout NWJ(c + 1), which is tight for the JS optimum c = log r "
-             "(the reference code's NWJ(c) is 1/e nat low).")
-JSPlugin = _simple("js_plugin", "plugin", lambda s: -bounds.js_fgan_bound(s), bounds.plugin,
-                   "f-GAN JS training, plug-in readout mean c_ii (= InfoNCE-anchor with K = 1, nu = 1).")
-Chi2 = _simple("chi2", "plugin", bounds.chi2_loss, bounds.plugin,
-               "chi2 density-ratio fitting (PCC / D-RFC), plug-in readout.")
+    name, identifies_ratio = "dv", False
+
+    def _loss(self, s: Tensor) -> Tensor:
+        return -bounds.dv_bound(s)
+
+    def _estimate(self, s: Tensor) -> Tensor:
+        return bounds.dv_bound(s)
 
 
 @register
-class SMILE(Estimator):
+class NWJ(Estimator):
+    """NWJ bound (e^(c-1) convention), trained and read out as NWJ; optimum c = 1 + log r."""
+
+    name = "nwj"
+
+    def _loss(self, s: Tensor) -> Tensor:
+        return -bounds.nwj_bound(s)
+
+    def _estimate(self, s: Tensor) -> Tensor:
+        return bounds.nwj_bound(s)
+
+    def _log_ratio(self, s: Tensor) -> Tensor:
+        return s - 1.0
+
+
+@register
+class NWJPlugin(NWJ):
+    """NWJ-trained critic read out by plug-in: log r = c - 1 in the e^(c-1) convention."""
+
+    name = "nwj_plugin"
+
+    def _estimate(self, s: Tensor) -> Tensor:
+        return bounds.plugin(self._log_ratio(s))
+
+
+@register
+class InfoNCE(Estimator):
+    """InfoNCE with K = B (all in-row negatives); the value is <= log B (critic = log r + C(y))."""
+
+    name, identifies_ratio = "infonce", False
+
+    def _loss(self, s: Tensor) -> Tensor:
+        return -bounds.infonce_bound(s)
+
+    def _estimate(self, s: Tensor) -> Tensor:
+        return bounds.infonce_bound(s)
+
+
+# Type 2: a surrogate objective with a bound readout.
+
+@register
+class JS(Estimator):
+    """f-GAN JS training; readout NWJ(c + 1), which is tight for the JS optimum c = log r
+    (the reference code's NWJ(c) is 1/e nat low)."""
+
+    name = "js"
+
+    def _loss(self, s: Tensor) -> Tensor:
+        return -bounds.js_fgan_bound(s)
+
+    def _estimate(self, s: Tensor) -> Tensor:
+        return bounds.nwj_bound(s + 1.0)
+
+
+@register
+class SMILE(JS):
     """SMILE-tau: JS training, DV readout with the partition scores clipped to [-tau, tau]."""
 
-    name, kind = "smile", "surrogate"
+    name = "smile"
 
     def __init__(self, tau: float = 5.0) -> None:
         super().__init__()
@@ -141,11 +199,8 @@ class SMILE(Estimator):
         self.tau = float(tau)
         self._set(tau=self.tau)
 
-    def _loss(self, scores: Tensor) -> Tensor:
-        return -bounds.js_fgan_bound(scores)
-
-    def _estimate(self, scores: Tensor) -> Tensor:
-        return bounds.smile_bound(scores, self.tau)
+    def _estimate(self, s: Tensor) -> Tensor:
+        return bounds.smile_bound(s, self.tau)
 
 
 @register
@@ -156,7 +211,7 @@ class MINE(Estimator):
     batch and updated at every ``loss`` call as ma <- (1 - ema) ma + ema E_q[e^c].
     """
 
-    name, kind = "mine", "surrogate"
+    name, identifies_ratio = "mine", False
 
     def __init__(self, ema: float = 0.1) -> None:
         super().__init__()
@@ -166,28 +221,47 @@ class MINE(Estimator):
         self._set(ema=self.ema)
         self.log_moving_average: Tensor | None = None
 
-    def reset(self) -> None:
-        self.log_moving_average = None
-
-    def _loss(self, scores: Tensor) -> Tensor:
-        log_partition = offdiag_logmeanexp(scores).detach()
+    def _loss(self, s: Tensor) -> Tensor:
+        log_partition = offdiag_logmeanexp(s).detach()
         previous = self.log_moving_average
         if previous is None or previous.shape != log_partition.shape or self.ema == 1:
             self.log_moving_average = log_partition
         else:  # the moving average in log space, so a large partition never overflows
             self.log_moving_average = torch.logaddexp(previous + math.log1p(-self.ema),
                                                       log_partition + math.log(self.ema))
-        return bounds.mine_loss(scores, self.log_moving_average)
+        return bounds.mine_loss(s, self.log_moving_average)
 
-    def _estimate(self, scores: Tensor) -> Tensor:
-        return bounds.dv_bound(scores)
+    def _estimate(self, s: Tensor) -> Tensor:
+        return bounds.dv_bound(s)
+
+
+# Type 3: density-ratio fitting with the plug-in readout mean(log r_ii).
+
+@register
+class JSPlugin(JS):
+    """f-GAN JS training, plug-in readout mean c_ii (= InfoNCE-anchor with K = 1, nu = 1)."""
+
+    name = "js_plugin"
+
+    def _estimate(self, s: Tensor) -> Tensor:
+        return bounds.plugin(s)
+
+
+@register
+class Chi2(Estimator):
+    """chi2 density-ratio fitting (PCC / D-RFC), plug-in readout."""
+
+    name = "chi2"
+
+    def _loss(self, s: Tensor) -> Tensor:
+        return bounds.chi2_loss(s)
 
 
 @register
 class FDIME(Estimator):
     """f-DIME (Letizia et al. 2024): an f-divergence variational loss, plug-in readout mean c_ii."""
 
-    name, kind = "fdime", "plugin"
+    name = "fdime"
 
     def __init__(self, divergence: str = "kl") -> None:
         super().__init__()
@@ -196,8 +270,8 @@ class FDIME(Estimator):
         self.divergence = divergence
         self._set(divergence=divergence)
 
-    def _loss(self, scores: Tensor) -> Tensor:
-        return bounds.fdime_loss(scores, self.divergence)
+    def _loss(self, s: Tensor) -> Tensor:
+        return bounds.fdime_loss(s, self.divergence)
 
 
 @register
@@ -209,7 +283,7 @@ class ScoringRule(Estimator):
     readout is then the InfoNCE bound log K - loss instead).
     """
 
-    name, kind = "scoring_rule", "plugin"
+    name = "scoring_rule"
 
     def __init__(self, rule: str = "log", alpha: float | None = None, nu: float = 1.0,
                  K: int | None = None, parametrization: str = "pmi") -> None:
@@ -221,37 +295,62 @@ class ScoringRule(Estimator):
         self.parametrization = _check_parametrization(parametrization)
         self._set(rule=rule, alpha=alpha, nu=self.nu, K=K, parametrization=parametrization)
 
-    def _loss(self, scores: Tensor) -> Tensor:
-        return scoring_rules.tensorized_loss(self._log_ratio(scores), self.rule, self.alpha, self.nu, self.K)
+    @property
+    def identifies_ratio(self) -> bool:
+        return self.nu > 0
 
-    def _estimate(self, scores: Tensor) -> Tensor:
+    def _loss(self, s: Tensor) -> Tensor:
+        return scoring_rules.tensorized_loss(self._log_ratio(s), self.rule, self.alpha, self.nu, self.K)
+
+    def _estimate(self, s: Tensor) -> Tensor:
         if self.nu == 0 and self.rule == "log":
-            B = scores.shape[-1]
-            K = self.K or B
-            return math.log(K) - self._loss(scores)
-        return super()._estimate(scores)
+            return math.log(self.K or s.shape[-1]) - self._loss(s)
+        return super()._estimate(s)
 
 
-def _preset(name: str, doc: str, **fixed) -> type[Estimator]:
-    """A named ScoringRule with some hyperparameters fixed (the rest stay tunable)."""
+class AnchorRule(ScoringRule):
+    """A ScoringRule whose rule (and alpha) the subclass fixes; nu, K and the parametrization stay tunable."""
+
+    rule: str = "log"
+    alpha: float | None = None
+
     def __init__(self, nu: float = 1.0, K: int | None = None, parametrization: str = "pmi") -> None:
-        ScoringRule.__init__(self, nu=nu, K=K, parametrization=parametrization, **fixed)
-    return register(type(name, (ScoringRule,), {"name": name, "__doc__": doc, "__init__": __init__}))
+        super().__init__(type(self).rule, type(self).alpha, nu, K, parametrization)
 
 
-InfoNCEAnchor = _preset("infonce_anchor", "InfoNCE-anchor (Eq. 4, App. B): log score with anchor nu; plug-in readout.",
-                        rule="log")
-Spherical = _preset("spherical", "Spherical-score anchor objective (pseudo-spherical, alpha = 2).",
-                    rule="pseudo_spherical", alpha=2.0)
-Brier = _preset("brier", "Brier-score anchor objective (power rule, alpha = 2).", rule="power", alpha=2.0)
-InverseLog = _preset("inverse_log", "Symmetric inverse-log-score anchor objective.", rule="inverse_log")
+@register
+class InfoNCEAnchor(AnchorRule):
+    """InfoNCE-anchor (Eq. 4, App. B): log score with anchor nu; plug-in readout."""
+
+    name, rule = "infonce_anchor", "log"
+
+
+@register
+class Spherical(AnchorRule):
+    """Spherical-score anchor objective (pseudo-spherical, alpha = 2)."""
+
+    name, rule, alpha = "spherical", "pseudo_spherical", 2.0
+
+
+@register
+class Brier(AnchorRule):
+    """Brier-score anchor objective (power rule, alpha = 2)."""
+
+    name, rule, alpha = "brier", "power", 2.0
+
+
+@register
+class InverseLog(AnchorRule):
+    """Symmetric inverse-log-score anchor objective."""
+
+    name, rule = "inverse_log", "inverse_log"
 
 
 @register
 class BinaryRule(Estimator):
     """Asymmetric binary scoring rule DRE (Table 5): independent of K and nu; plug-in readout."""
 
-    name, kind = "binary_rule", "plugin"
+    name = "binary_rule"
 
     def __init__(self, rule: str = "log", alpha: float | None = None, parametrization: str = "pmi") -> None:
         super().__init__()
@@ -263,5 +362,5 @@ class BinaryRule(Estimator):
         self.parametrization = _check_parametrization(parametrization)
         self._set(rule=rule, alpha=alpha, parametrization=parametrization)
 
-    def _loss(self, scores: Tensor) -> Tensor:
-        return scoring_rules.binary_rule_loss(self._log_ratio(scores), self.rule, self.alpha)
+    def _loss(self, s: Tensor) -> Tensor:
+        return scoring_rules.binary_rule_loss(self._log_ratio(s), self.rule, self.alpha)

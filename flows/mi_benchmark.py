@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
@@ -17,17 +16,19 @@ from prefect.artifacts import create_markdown_artifact
 
 from anchorbench import paths
 from anchorbench.config import load_params
-from anchorbench.data.effective_mi import effective_truth
-from anchorbench.data.prepare import load_pools
-from anchorbench.groups import group_name
 from anchorbench.io import write_frame, write_json
-from anchorbench.plan import plan_groups
+from anchorbench.mi_benchmark.plan import GroupSpec, plan_groups
+from flows.entry import stage_main
 from flows.runners import task_runner
-from tasks.data import prepare_pools_task
-from tasks.evaluate import log_benchmark_task, summarise_task
-from tasks.train import train_group_task
+from tasks.mi_benchmark import (
+    effective_truth_task,
+    log_benchmark_task,
+    prepare_pools_task,
+    run_study_task,
+    summarise_task,
+    train_group_task,
+)
 from tasks.tracking import code_version
-from tasks.tune import run_study_task
 
 STAGES = ("data", "tune", "train", "all")
 
@@ -47,7 +48,8 @@ def _data_version(pools_dir: Path) -> str:
 def data_flow(params_path: str = "params.yaml") -> dict:
     """Prepare the MNIST / IMDB-BERT pools and their manifest (data/pools)."""
     params = load_params(params_path)
-    manifest = prepare_pools_task(str(paths.POOLS), params.data.mirror, list(params.data.domains))
+    manifest = prepare_pools_task(str(paths.POOLS), params.data.mirror, list(params.data.domains),
+                                  params.data.verify_hashes)
     create_markdown_artifact(key="mi-benchmark-data", markdown="## Data pools\n\n```json\n"
                              + json.dumps(manifest, indent=2, default=str) + "\n```\n")
     return manifest
@@ -64,8 +66,8 @@ def tune_flow(params_path: str = "params.yaml") -> dict:
         best["studies"].setdefault(s["critic"], {})[s["estimator"]] = s["best_params"]
     trials = pd.concat([pd.DataFrame(s["table"]).assign(estimator=s["estimator"], critic=s["critic"]) for s in studies])
     write_frame(paths.TUNE / "trials.csv", trials)
-    write_json(paths.TUNE / "metrics.json", {f"{s['estimator']}-{s['critic']}": {"best_mse": s["best_mse"], **s["trials"]}
-                                             for s in studies})
+    write_json(paths.TUNE / "metrics.json",
+               {f"{s['estimator']}-{s['critic']}": {"best_mse": s["best_mse"], **s["trials"]} for s in studies})
     write_json(paths.TUNE / "best_params.json", best)
     lines = ["## Optuna studies", "", "| study | best MSE (bits^2) | best params | complete / pruned / failed |",
              "|---|---|---|---|"]
@@ -86,34 +88,33 @@ def train_flow(params_path: str = "params.yaml") -> dict:
     tuned = json.loads(best_file.read_text()) if best_file.exists() else None
     groups = plan_groups(p, tuned)
     data_version, code = _data_version(paths.POOLS), code_version()
-    futures = train_group_task.map(groups, unmapped(str(paths.POOLS)), unmapped(data_version), unmapped(code),
-                                   [group_name(g) for g in groups])
+    futures = train_group_task.map(groups, unmapped(str(paths.POOLS)), unmapped(str(paths.MI_BENCHMARK_GROUPS)),
+                                   unmapped(data_version), unmapped(code))
     outputs = [f.result() for f in futures]
-    long = pd.concat([o["long"] for o in outputs], ignore_index=True)
+    long = pd.concat([pd.read_parquet(o["path"]) for o in outputs], ignore_index=True)
     diverged = [d for o in outputs for d in o["diverged"]]
     out = paths.MI_BENCHMARK
     write_frame(out / "estimates.parquet", long)
-    effective = ({"imdb_bert": effective_truth(load_pools(paths.POOLS)["imdb_bert"], p.sources, list(p.levels_bits))}
+    effective = ({"imdb_bert": effective_truth_task(str(paths.POOLS), data_version, p.sources, list(p.levels_bits))}
                  if "imdb_bert" in p.domains else {})
     files = summarise_task(str(out / "estimates.parquet"), str(out), list(p.levels_bits), p.steps_per_level,
                            p.batch_size, diverged, effective)
     run_id = log_benchmark_task(files, params.section_hash("mi_benchmark"), params.profile, str(runtime.flow_run.id),
                                 diverged, trace_every=max(1, p.steps_per_level // 50), run_params=_run_params(groups))
     throughput = sum(o["run_steps_per_second"] for o in outputs) / max(len(outputs), 1)
-    precision = ", ".join(sorted({g["precision"] for g in groups}))
-    header = (f"Profile `{params.profile}` ({precision}); {len(groups)} groups, {len(long):,} estimates; mean throughput "
-              f"{throughput:.0f} run-steps/s; MLflow parent run `{run_id}`; diverged runs: {len(diverged)}.")
+    precision = ", ".join(sorted({g.precision for g in groups}))
+    header = (f"Profile `{params.profile}` ({precision}); {len(groups)} groups, {len(long):,} estimates; "
+              f"mean throughput {throughput:.0f} run-steps/s; MLflow parent run `{run_id}`; "
+              f"diverged runs: {len(diverged)}.")
     create_markdown_artifact(key="mi-benchmark-train", markdown=_bias_markdown(files["summary"], header))
     return {"files": files, "mlflow_run_id": run_id, "diverged": diverged}
 
 
-def _run_params(groups: list[dict]) -> dict[str, dict]:
+def _run_params(groups: list[GroupSpec]) -> dict[str, dict]:
     """MLflow params of every run (critic settings + estimator hyperparameters), by run key."""
-    names = {"type": "critic_type", "tau": "temperature"}  # the names Optuna tunes under
-    return {f"{g['domain']}|{g['critic_name']}|{r['estimator']}|{r['seed']}":
-            {names.get(k, k): v for k, v in {**g["critic"], **r["hparams"], "precision": g["precision"]}.items()
-             if v is not None}
-            for g in groups for r in g["runs"]}
+    return {f"{g.domain}|{g.critic.type}|{r.estimator}|{r.seed}":
+            {"critic_type": g.critic.type, **g.critic.kwargs(), **r.hparams, "precision": g.precision}
+            for g in groups for r in g.runs}
 
 
 def _bias_markdown(summary_csv: str, header: str) -> str:
@@ -131,14 +132,9 @@ def mi_benchmark_flow(params_path: str = "params.yaml") -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.mi_benchmark", description=__doc__.split("\n")[0])
-    parser.add_argument("stage", choices=STAGES)
-    parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
-    args = parser.parse_args(argv)
     flows = {"data": data_flow, "tune": tune_flow, "train": train_flow.with_options(task_runner=task_runner()),
              "all": mi_benchmark_flow}
-    flows[args.stage](params_path=args.params)
-    return 0
+    return stage_main("python -m flows.mi_benchmark", __doc__.split("\n")[0], flows, argv)
 
 
 if __name__ == "__main__":

@@ -17,16 +17,28 @@ from anchorbench import paths
 
 
 @task(name="dvc-repro", task_run_name="dvc-repro-{targets}")
-def dvc_repro_task(targets: list[str], force: bool, repo: str) -> str:
-    """Run ``dvc repro [targets]`` in ``repo``; its output is the task log. Raises on failure."""
+def dvc_repro_task(targets: list[str], force: bool, repo: str) -> int:
+    """Run ``dvc repro [targets]`` in ``repo``, streaming its output line by line (stages' own flow logs
+    included) to this task's log and the terminal as it comes. Raises on failure; returns the line count."""
     dvc = Path(sys.executable).with_name("dvc")
     cmd = [str(dvc if dvc.exists() else "dvc"), "repro", *(["--force"] if force else []), *targets]
-    env = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
-    print(proc.stdout[-5000:])
+    env = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                        "PYTHONUNBUFFERED": "1"}
+    lines = 0
+    for line in stream(cmd, repo, env):
+        print(line)
+        lines += 1
+    return lines
+
+
+def stream(cmd: list[str], cwd: str, env: dict):
+    """Yield ``cmd``'s output lines (stdout and stderr merged) as they are written; RuntimeError on failure."""
+    with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          bufsize=1) as proc:
+        for line in proc.stdout:
+            yield line.rstrip("\n")
     if proc.returncode != 0:
-        raise RuntimeError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}:\n{proc.stderr[-5000:]}")
-    return proc.stdout
+        raise RuntimeError(f"`{' '.join(cmd)}` failed with exit code {proc.returncode} (its output is above)")
 
 
 def metrics_markdown(repo: Path) -> str:
@@ -42,7 +54,8 @@ def metrics_markdown(repo: Path) -> str:
             lines += [f"### {domain} / {critic}: bias (SD) in bits", "",
                       "| estimator | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
             for est, by_level in ests.items():
-                cells = [("diverged" if v["bias"] is None else f"{v['bias']:+.2f} ({v['sd']:.2f})") for v in by_level.values()]
+                cells = [("diverged" if v["bias"] is None else f"{v['bias']:+.2f} ({v['sd']:.2f})")
+                         for v in by_level.values()]
                 lines.append(f"| {est} | " + " | ".join(cells) + " |")
             lines.append("")
     return "\n".join(lines)

@@ -1,11 +1,13 @@
 """Shared fixtures: deterministic torch, a GPU skip marker, a public-data mirror (real or fake)."""
 
+import warnings
+
 import pytest
 import torch
 
-from anchorbench.data.mirror import mirror_dir
-from anchorbench.data.prepare import SOURCE_FILES
-from tests.anchorbench.data._helpers import write_fake_mirror
+from anchorbench.mi_benchmark.pools import SOURCE_FILES
+from anchorbench.mirror import mirror_dir
+from tests.anchorbench.mi_benchmark._helpers import write_fake_mirror
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +31,9 @@ def data_mirror(tmp_path_factory):
     real = mirror_dir()
     if real is not None and all((real / rel).is_file() for rels in SOURCE_FILES.values() for rel in rels):
         return real
+    # recorded in the warnings summary: these pipeline tests ran on random data, not the real files
+    warnings.warn(f"public-data mirror not found (looked in {real}): pipeline tests use a small fake mirror "
+                  "with the same layout", UserWarning, stacklevel=1)
     root = tmp_path_factory.mktemp("fake-mirror")
     write_fake_mirror(root, n_mnist=90, n_text=400)
     return root

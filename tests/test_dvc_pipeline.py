@@ -41,7 +41,8 @@ def test_dvc_repro_smoke(tmp_path, data_mirror):
                         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
     env.pop("MLFLOW_TRACKING_URI", None)
     env.pop("ANCHORBENCH_HOME", None)
-    proc = subprocess.run([str(bin_dir / "dvc"), "repro"], cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run([str(bin_dir / "dvc"), "repro"], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
     res = repo / "results" / "mi_benchmark"
@@ -64,12 +65,14 @@ def test_dvc_repro_smoke(tmp_path, data_mirror):
     assert [s.study_name for s in summaries] == ["mi_benchmark-infonce_anchor-gaussian-joint-smoke"]
 
     # a second repro is a no-op: every stage is up to date
-    again = subprocess.run([str(bin_dir / "dvc"), "repro"], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    again = subprocess.run([str(bin_dir / "dvc"), "repro"], cwd=repo, env=env, capture_output=True, text=True,
+                           timeout=300)
     assert again.returncode == 0 and "didn't change" in again.stdout + again.stderr
 
     # a variation as the README shows it: only the mi_benchmark stage re-runs
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline"], cwd=repo, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline"],
+                   cwd=repo, check=True)
     exp = subprocess.run([str(bin_dir / "dvc"), "exp", "run", "-S", "mi_benchmark.estimators=[nwj]",
                           "-S", "mi_benchmark.seeds=1"], cwd=repo, env=env, capture_output=True, text=True, timeout=600)
     assert exp.returncode == 0, exp.stdout[-3000:] + exp.stderr[-3000:]

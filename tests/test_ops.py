@@ -2,6 +2,7 @@
 headless browser, and the Dask task runner giving the default runner's numbers."""
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -16,6 +17,16 @@ from tests.servers import BIN, background, base_env, free_port
 pytestmark = pytest.mark.slow
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def require_chromium() -> str:
+    """Chromium for the UI screenshots: a recorded skip where it is missing, a failure in CI (``.ci/run``
+    installs it, so a missing browser there is a broken setup, not a reason to drop the UI checks)."""
+    if CHROMIUM:
+        return CHROMIUM
+    if os.environ.get("CI"):
+        pytest.fail("Chromium is missing in CI: .ci/run installs Debian's chromium for the UI checks")
+    pytest.skip("Chromium not installed: UI screenshots not checked (apt-get install chromium)")
 
 
 def smoke_params(tmp: Path, **mi) -> Path:
@@ -36,7 +47,8 @@ def browse(url: str, name: str) -> str:
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              "--virtual-time-budget=15000", "--window-size=1400,900"]
     with_profile = lambda d: flags + [f"--user-data-dir={d}"]  # noqa: E731
-    subprocess.run([CHROMIUM, *with_profile(ARTIFACTS / f".{name}-a"), f"--screenshot={ARTIFACTS / (name + '.png')}", url],
+    subprocess.run([CHROMIUM, *with_profile(ARTIFACTS / f".{name}-a"),
+                    f"--screenshot={ARTIFACTS / (name + '.png')}", url],
                    capture_output=True, timeout=120)
     dom = subprocess.run([CHROMIUM, *with_profile(ARTIFACTS / f".{name}-b"), "--dump-dom", url],
                          capture_output=True, text=True, timeout=120).stdout
@@ -49,7 +61,8 @@ def test_prefect_server_serves_schedules_and_runs_a_deployment(tmp_path, data_mi
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = base_env(tmp_path) | {"PREFECT_API_URL": api, "ANCHORBENCH_OUTPUTS": str(tmp_path),
-                                "ANCHORBENCH_HOME": str(tmp_path), "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+                                "ANCHORBENCH_HOME": str(tmp_path),
+                                "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
                                 "ANCHORBENCH_DATA_MIRROR": str(data_mirror)}
     params = smoke_params(tmp_path)
     server = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
@@ -57,11 +70,11 @@ def test_prefect_server_serves_schedules_and_runs_a_deployment(tmp_path, data_mi
         serve = [str(BIN / "anchorbench"), "serve", "--params", str(params), "--cron", "0 3 * * *",
                  "--experiment-cron", "30 5 * * 1"]
         with background(serve, env, tmp_path / "serve.log", cwd=REPO):
+            import asyncio
+
             from prefect.client.orchestration import get_client
             from prefect.deployments import run_deployment
             from prefect.settings import PREFECT_API_URL, temporary_settings
-
-            import asyncio
 
             async def deployments():
                 async with get_client() as client:
@@ -85,22 +98,23 @@ def test_prefect_server_serves_schedules_and_runs_a_deployment(tmp_path, data_mi
                 assert {"mi-benchmark-data", "mi-benchmark-tune", "mi-benchmark-train"} <= asyncio.run(artifact_keys())
             assert json.loads((tmp_path / "results/mi_benchmark/metrics.json").read_text())["levels"]["gaussian"]
 
-            if CHROMIUM:
-                dom = browse(f"http://127.0.0.1:{port}/deployments", "prefect-ui-deployments")
-                assert "nightly" in dom and "weekly" in dom
-                browse(f"http://127.0.0.1:{port}/runs", "prefect-ui-runs")
+            require_chromium()
+            dom = browse(f"http://127.0.0.1:{port}/deployments", "prefect-ui-deployments")
+            assert "nightly" in dom and "weekly" in dom
+            browse(f"http://127.0.0.1:{port}/runs", "prefect-ui-runs")
 
 
 def test_mlflow_server_round_trip_and_compare(tmp_path, monkeypatch):
     import mlflow
 
-    from anchorbench.compare import comparison_table
+    from anchorbench.mi_benchmark.compare import comparison_table
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = base_env(tmp_path)
     cmd = [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-           "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--artifacts-destination", str(tmp_path / "art")]
+           "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
+           "--artifacts-destination", str(tmp_path / "art")]
     with background(cmd, env, tmp_path / "mlflow.log", health=f"{url}/health"):
         monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
         mlflow.set_tracking_uri(url)
@@ -114,12 +128,13 @@ def test_mlflow_server_round_trip_and_compare(tmp_path, monkeypatch):
         back = mlflow.get_run(parent.info.run_id)
         assert back.data.tags["role"] == "benchmark"
         table = comparison_table()  # newest benchmark run, through the server
+        table = table.set_index(["domain", "critic", "estimator"])
         assert table.loc[("gaussian", "joint", "nwj"), "2 bits"] == pytest.approx(-0.45)
         assert table.loc[("gaussian", "joint", "infonce_anchor"), "2 bits"] == pytest.approx(0.15)
-        if CHROMIUM:
-            exp = mlflow.get_experiment_by_name("mi_benchmark").experiment_id
-            dom = browse(f"{url}/#/experiments/{exp}/runs", "mlflow-ui-runs")
-            assert "mi-benchmark-test" in dom
+        require_chromium()
+        exp = mlflow.get_experiment_by_name("mi_benchmark").experiment_id
+        dom = browse(f"{url}/#/experiments/{exp}/runs", "mlflow-ui-runs")
+        assert "mi-benchmark-test" in dom
 
 
 def test_dask_runner_matches_the_default_runner(tmp_path, monkeypatch):
@@ -143,7 +158,8 @@ def test_dask_runner_matches_the_default_runner(tmp_path, monkeypatch):
             train_flow.with_options(task_runner=task_runner())(params_path=str(params))
             metrics[runner] = json.loads((tmp_path / runner / "metrics.json").read_text())
     a, b = metrics["thread"]["levels"], metrics["dask"]["levels"]
-    flat = lambda m: {(e, lvl, k): v for e, ls in m["gaussian"]["joint"].items() for lvl, d in ls.items() for k, v in d.items()}  # noqa: E731
+    flat = lambda m: {(e, lvl, k): v for e, ls in m["gaussian"]["joint"].items()  # noqa: E731
+                      for lvl, d in ls.items() for k, v in d.items()}
     fa, fb = flat(a), flat(b)
     assert fa.keys() == fb.keys()
     for key in fa:
@@ -164,5 +180,5 @@ def test_optuna_dashboard_serves_the_study(tmp_path):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=10) as r:
             studies = json.loads(r.read())["study_summaries"]
         assert [s["study_name"] for s in studies] == ["mi_benchmark-demo"]
-        if CHROMIUM:
-            assert "mi_benchmark-demo" in browse(f"http://127.0.0.1:{port}/dashboard", "optuna-dashboard")
+        require_chromium()
+        assert "mi_benchmark-demo" in browse(f"http://127.0.0.1:{port}/dashboard", "optuna-dashboard")

@@ -29,15 +29,18 @@ def test_explicit_value_beats_the_profile():
 @pytest.mark.parametrize("raw,match", [
     ({"mi_benchmark": {"estimators": ["nwj"], "lrr": 0.1}}, r"mi_benchmark\.lrr: unknown key"),
     ({"mi_benchmark": {"estimators": ["foo"]}}, r"unknown estimator\(s\) \['foo'\]; allowed: .*infonce_anchor"),
-    ({"mi_benchmark": {"estimators": ["nwj"], "critics": ["mlp"]}}, r"mi_benchmark\.critics\.0: .*'joint', 'separable' or 'bilinear'"),
+    ({"mi_benchmark": {"estimators": ["nwj"], "critics": ["mlp"]}},
+     r"mi_benchmark\.critics\.0: .*'joint', 'separable' or 'bilinear'"),
     ({"mi_benchmark": {"estimators": ["nwj"], "lr": -1}}, r"mi_benchmark\.lr: .*greater than 0"),
     ({"mi_benchmark": {"estimators": ["nwj"], "estimator_params": {"infonce_anchor": {"nu": -2}}}}, "nu must be"),
-    ({"profile": "huge", "mi_benchmark": {"estimators": ["nwj"]}}, r"profile must be one of \['default', 'paper', 'smoke'\]"),
+    ({"profile": "huge", "mi_benchmark": {"estimators": ["nwj"]}},
+     r"params.yaml: profile: must be one of \['smoke', 'default', 'paper'\], got 'huge'"),
     ({"mi_benchmark": {"estimators": []}}, r"mi_benchmark\.estimators"),
     ({"mi_benchmark": {"estimators": ["nwj"], "sources": 4}}, r"levels_bits must lie in \[0, sources = 4\]"),
     ({"tune": {"critics": ["mlp"]}, "mi_benchmark": {"estimators": ["nwj"]}}, r"tune\.critics\.0"),
     ({"mi_benchmark": {"estimators": ["nwj"], "precision": "fp16"}}, r"mi_benchmark\.precision: .*'fp32' or 'bf16'"),
-    ({"data": {"domains": ["cifar"]}, "mi_benchmark": {"estimators": ["nwj"]}}, r"data\.domains\.0: .*'mnist' or 'imdb_bert'"),
+    ({"data": {"domains": ["cifar"]}, "mi_benchmark": {"estimators": ["nwj"]}},
+     r"data\.domains\.0: .*'mnist' or 'imdb_bert'"),
 ])
 def test_bad_params_name_the_key_and_allowed_values(raw, match):
     with pytest.raises(ValueError, match=match):

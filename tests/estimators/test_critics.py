@@ -8,7 +8,7 @@ import estimators
 from estimators.critics import build_critic
 
 R, B, DX, DY = 4, 6, 5, 3
-KWARGS = {"joint": {"width": 16, "depth": 2}, "separable": {"width": 16, "depth": 1, "embed": 8, "tau": 0.5},
+KWARGS = {"joint": {"width": 16, "depth": 2}, "separable": {"width": 16, "depth": 1, "embed": 8, "temperature": 0.5},
           "bilinear": {}, "joint_shallow": {"width": 16, "depth": 0}}
 
 
@@ -71,13 +71,13 @@ def test_joint_first_layer_split_equals_concatenated_pairs(width):
 def test_pd_output_is_positive_and_cosine_is_bounded():
     x, y = torch.randn(2, B, DX) * 10, torch.randn(2, B, DY) * 10
     assert (build_critic("joint", 2, DX, DY, width=8, output="pd")(x, y) > 0).all()
-    s = build_critic("separable", 2, DX, DY, width=8, tau=0.1, cosine=True)(x, y)
+    s = build_critic("separable", 2, DX, DY, width=8, temperature=0.1, cosine=True)(x, y)
     assert s.abs().max() <= 10.0 + 1e-5
 
 
 @pytest.mark.parametrize("kind,kwargs,match", [("mlp", {}, "critic type must be one of"),
                                                ("joint", {"output": "prob"}, "output must be one of"),
-                                               ("separable", {"tau": 0.0}, "tau must be > 0"),
+                                               ("separable", {"temperature": 0.0}, "temperature must be > 0"),
                                                ("joint", {"width": 0}, "width >= 1")])
 def test_bad_critic_settings_raise(kind, kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -110,3 +110,34 @@ def test_loss_is_minimised_at_the_true_log_ratio(low_mi_scores, name, kwargs, op
             losses[(da, db)] = est.loss((a0 + da) * scores + (b0 + db)).mean().item()
     best = min(losses, key=losses.get)
     assert best == (0.0, 0.0), f"{name}: loss minimised at perturbation {best}, losses {losses}"
+
+
+@pytest.mark.parametrize("name,kwargs,optimum", CONSISTENT, ids=[f"{n}{k or ''}" for n, k, _ in CONSISTENT])
+def test_log_ratio_of_the_optimal_critic_is_the_true_pmi(low_mi_scores, name, kwargs, optimum):
+    """Where the objective identifies the ratio, ``log_ratio`` maps its optimum back to log r exactly."""
+    a0, b0 = optimum
+    est = estimators.build(name, **kwargs)
+    assert est.identifies_ratio
+    assert torch.allclose(est.log_ratio(a0 * low_mi_scores + b0), low_mi_scores, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,kwargs", [("dv", {}), ("mine", {}), ("infonce", {}), ("scoring_rule", {"nu": 0.0})])
+def test_unidentified_objectives_say_so(name, kwargs):
+    assert not estimators.build(name, **kwargs).identifies_ratio
+
+
+def test_infonce_critic_is_only_defined_up_to_a_function_of_the_row(low_mi_scores):
+    """InfoNCE normalises each row (x_i against every y_j), so adding any a(x_i) leaves its loss unchanged:
+    its critic is log r only up to that function (the paper's C(y), in its column convention); the anchor's
+    loss moves, which is what pins its critic to log r."""
+    shift = torch.randn(low_mi_scores.shape[:-1], dtype=low_mi_scores.dtype)[..., None] * 3.0  # a(x_i) per row
+    infonce, anchor = estimators.build("infonce"), estimators.build("infonce_anchor")
+    assert torch.allclose(infonce.loss(low_mi_scores + shift), infonce.loss(low_mi_scores), atol=1e-10)
+    assert not torch.allclose(anchor.loss(low_mi_scores + shift), anchor.loss(low_mi_scores), atol=1e-3)
+
+
+def test_pd_log_ratio_is_the_log_of_the_score(low_mi_scores):
+    est = estimators.build("spherical", parametrization="pd")
+    assert torch.allclose(est.log_ratio(low_mi_scores.exp()), low_mi_scores, atol=1e-12)
+    with pytest.raises(ValueError, match="must be > 0"):
+        est.log_ratio(low_mi_scores)

@@ -1,6 +1,5 @@
 """InfoNCE-anchor and the scoring-rule family against literal, independent implementations."""
 
-import math
 
 import numpy as np
 import pytest
@@ -74,7 +73,8 @@ def test_nu_to_zero_recovers_infonce():
     near_zero = estimators.build("infonce_anchor", nu=1e-9).loss(scores)
     assert near_zero.item() == pytest.approx(infonce_ce.item(), abs=1e-6)
     # exactly zero is the InfoNCE-type objective; with K = B its readout is the InfoNCE bound
-    assert estimators.build("infonce_anchor", nu=0.0, K=K).loss(scores).item() == pytest.approx(infonce_ce.item(), rel=1e-12)
+    assert estimators.build("infonce_anchor", nu=0.0, K=K).loss(scores).item() == pytest.approx(
+        infonce_ce.item(), rel=1e-12)
     assert estimators.build("scoring_rule", nu=0.0).estimate(scores).item() == pytest.approx(
         estimators.build("infonce").estimate(scores).item(), rel=1e-12)
 
@@ -85,7 +85,8 @@ def test_k1_nu1_is_the_js_logistic_loss():
     scores = torch.randn(B, B, dtype=torch.float64)
     nxt = scores[torch.arange(B), (torch.arange(B) + 1) % B]
     logistic = 0.5 * (F.softplus(-scores.diag()).mean() + F.softplus(nxt).mean())
-    assert estimators.build("infonce_anchor", K=1, nu=1.0).loss(scores).item() == pytest.approx(logistic.item(), rel=1e-12)
+    assert estimators.build("infonce_anchor", K=1, nu=1.0).loss(scores).item() == pytest.approx(
+        logistic.item(), rel=1e-12)
 
 
 def test_spherical_closed_form():
@@ -93,8 +94,10 @@ def test_spherical_closed_form():
     B, nu = 6, 1.5
     scores = torch.randn(B, B, dtype=torch.float64)
     r, K = scores.exp(), B - 1
-    joint = torch.stack([-r[i, i] / torch.sqrt(nu ** 2 + sum(r[i, (i + k) % B] ** 2 for k in range(K))) for i in range(B)])
-    marg = torch.stack([-nu / torch.sqrt(nu ** 2 + sum(r[i, (i + k) % B] ** 2 for k in range(1, K + 1))) for i in range(B)])
+    joint = torch.stack([-r[i, i] / torch.sqrt(nu ** 2 + sum(r[i, (i + k) % B] ** 2 for k in range(K)))
+                         for i in range(B)])
+    marg = torch.stack([-nu / torch.sqrt(nu ** 2 + sum(r[i, (i + k) % B] ** 2 for k in range(1, K + 1)))
+                        for i in range(B)])
     expected = K / (K + nu) * joint.mean() + nu / (K + nu) * marg.mean()
     assert estimators.build("spherical", nu=nu).loss(scores).item() == pytest.approx(expected.item(), rel=1e-12)
 

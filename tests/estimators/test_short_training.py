@@ -5,11 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from anchorbench.data.domains import GaussianDomain
-from anchorbench.engine import RunSpec, Schedule, train_group
+from anchorbench.mi_benchmark.domains import GaussianDomain
+from anchorbench.mi_benchmark.engine import RunSpec, Schedule, train_group
+from estimators.critics import CriticConfig
 
 pytestmark = pytest.mark.slow
-CRITIC = {"type": "joint", "width": 64, "depth": 1}
+CRITIC = CriticConfig("joint", width=64, depth=1)
 
 
 def test_infonce_anchor_reads_4_bits_within_half_a_bit():

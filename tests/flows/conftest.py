@@ -16,9 +16,7 @@ def isolated(tmp_path, monkeypatch):
     """Outputs, MLflow and Optuna stores under tmp_path."""
     from anchorbench import paths
 
-    monkeypatch.setattr(paths, "POOLS", tmp_path / "data" / "pools")
-    monkeypatch.setattr(paths, "TUNE", tmp_path / "results" / "tune")
-    monkeypatch.setattr(paths, "MI_BENCHMARK", tmp_path / "results" / "mi_benchmark")
+    monkeypatch.setenv(paths.OUTPUTS_ENV, str(tmp_path))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.setenv("ANCHORBENCH_HOME", str(tmp_path))
     return tmp_path

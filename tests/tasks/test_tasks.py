@@ -1,11 +1,18 @@
 """Task bodies called directly (``.fn``), without the Prefect engine."""
 
-import numpy as np
+import re
+import subprocess
 
+import numpy as np
+import pandas as pd
+import pytest
+
+from anchorbench import paths
 from anchorbench.config import parse_params
-from anchorbench.plan import plan_groups
-from anchorbench.groups import group_name
-from tasks.train import train_group_task
+from anchorbench.mi_benchmark.plan import plan_groups
+from tasks import mi_benchmark as mi_tasks
+from tasks import tracking
+from tasks.mi_benchmark import train_group_task
 from tasks.tracking import base_tags, code_version
 
 
@@ -15,17 +22,43 @@ def _group():
     return plan_groups(p)[0]
 
 
-def test_train_group_task_returns_a_long_table():
+def test_train_group_task_writes_its_table_and_reuses_it(tmp_path, monkeypatch):
     group = _group()
-    out = train_group_task.fn(group, None, "none", "code", group_name(group))
-    long = out["long"]
+    out = train_group_task.fn(group, None, str(tmp_path), "none", "code")
+    long = pd.read_parquet(out["path"])
     assert len(long) == 2 * 2 * 5 * 4 and out["diverged"] == []
     assert set(long.estimator) == {"nwj", "js"} and np.isfinite(long.estimate_bits).all()
     assert out["run_steps_per_second"] > 0
-    assert group_name(group) == "gaussian-joint-w32-R4"
+    assert group.name == "gaussian-joint-w32-R4"
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished group was trained again")
+
+    monkeypatch.setattr(mi_tasks, "run_group", no_training)
+    again = train_group_task.fn(group, None, str(tmp_path), "none", "code")
+    assert again == out  # the finished group's file is reused
+    with pytest.raises(AssertionError, match="trained again"):  # another code version is another key
+        train_group_task.fn(group, None, str(tmp_path), "none", "other-code")
 
 
 def test_tags_carry_commit_params_and_code_hashes():
     tags = base_tags("abc123", estimator="nwj", seed=3)
     assert tags["params_hash"] == "abc123" and tags["seed"] == "3" and tags["estimator"] == "nwj"
-    assert len(tags["git_commit"]) >= 7 and tags["code_version"] == code_version() and len(code_version()) == 12
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.REPO, capture_output=True, text=True)
+    if head.returncode != 0:
+        pytest.skip("not a git checkout")
+    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", tags["git_commit"])
+    assert tags["git_commit"].startswith(head.stdout.strip())
+    assert tags["code_version"] == code_version() and re.fullmatch(r"[0-9a-f]{12}", code_version())
+
+
+def test_code_version_changes_with_the_code(tmp_path, monkeypatch):
+    for root in ("estimators", "anchorbench"):
+        (tmp_path / root).mkdir()
+        (tmp_path / root / "a.py").write_text("x = 1\n")
+    monkeypatch.setattr(tracking.paths, "REPO", tmp_path)
+    before = code_version()
+    (tmp_path / "anchorbench" / "a.py").write_text("x = 2\n")
+    assert code_version() != before
+    (tmp_path / "anchorbench" / "a.py").write_text("x = 1\n")
+    assert code_version() == before

@@ -1,0 +1,96 @@
+"""The data stage: compact sampling pools from the mirror, written atomically, with a manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from anchorbench.io import atomic_path, write_json
+from anchorbench.mi_benchmark.imdb import load_imdb_bert
+from anchorbench.mi_benchmark.mnist import load_mnist_digits
+from anchorbench.mirror import require_file
+from anchorbench.mirror import verify as verify_file
+
+SOURCE_FILES = {"mnist": ["mnist/t10k-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz"],
+                "imdb_bert": ["imdb_bert/imdb_bert_finetuned.npz"]}
+
+
+def sha256(path: Path) -> str:
+    return _digest(path, "sha256")
+
+
+def _digest(path: Path, algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _source_entry(rel: str, mirror: str | None, verify: bool) -> dict:
+    # md5 as well: the official MNIST checksums are published as md5 (data/README.md)
+    path = require_file(rel, mirror)
+    if verify:
+        verify_file(rel, path)
+    return {"path": rel, "sha256": sha256(path), "md5": _digest(path, "md5")}
+
+
+def _save(pool: dict, path: Path) -> None:
+    # torch.save names the archive's inner folder after a path's stem (here a random temporary name, so
+    # every run hashed differently); through a file object the folder is always "archive".
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(pool, fh)
+
+
+def build_pool(name: str, mirror: str | None = None) -> dict[str, torch.Tensor]:
+    """The sampling pool of ``name`` read from the mirror: images uint8 ``[n, 28, 28]`` (mnist) or
+    embeddings float32 ``[n, 768]`` (imdb_bert), and labels ``[n]``."""
+    if name == "mnist":
+        images, labels = load_mnist_digits(mirror)
+        return {"images": torch.from_numpy(images), "labels": torch.from_numpy(labels)}
+    emb, labels = load_imdb_bert(mirror)
+    return {"embeddings": torch.from_numpy(emb), "labels": torch.from_numpy(labels)}
+
+
+def prepare_pools(out_dir: Path, mirror: str | None, domains: list[str], verify: bool = True) -> dict:
+    """Write ``<domain>_pool.pt`` for each domain and ``manifest.json``; return the manifest.
+
+    Every source file is found (and, with ``verify``, checked against its published sha256) before
+    anything is written, so a missing or corrupted file leaves the output folder as it was.
+    """
+    # gaussian is sampled from scratch and needs no pool: accept it and skip it
+    domains = [d for d in domains if d != "gaussian"]
+    unknown = sorted(set(domains) - set(SOURCE_FILES))
+    if unknown:
+        raise ValueError(f"data.domains must be among {sorted(SOURCE_FILES)}, got unknown {unknown}")
+    sources = {name: [_source_entry(rel, mirror, verify) for rel in SOURCE_FILES[name]] for name in domains}
+    out_dir = Path(out_dir)
+    manifest: dict = {}
+    for name in domains:
+        pool = build_pool(name, mirror)
+        path = out_dir / f"{name}_pool.pt"
+        _save(pool, path)
+        manifest[name] = {"file": path.name, "sha256": sha256(path), "sources": sources[name],
+                          "shape": list(next(iter(pool.values())).shape),
+                          "per_class": np.bincount(pool["labels"].numpy(), minlength=2).tolist()}
+    write_json(out_dir / "manifest.json", manifest)
+    return manifest
+
+
+def load_pools(out_dir: Path) -> dict:
+    """Read every pool listed in ``manifest.json``, checking each file's hash."""
+    out_dir = Path(out_dir)
+    manifest_path = out_dir / "manifest.json"
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"{manifest_path} missing: run the data stage first (`dvc repro data`)")
+    pools = {}
+    for name, entry in json.loads(manifest_path.read_text()).items():
+        path = out_dir / entry["file"]
+        if sha256(path) != entry["sha256"]:
+            raise ValueError(f"{path} does not match its manifest hash: re-run the data stage")
+        pools[name] = torch.load(path, weights_only=True)
+    return pools

@@ -1,0 +1,50 @@
+"""Grouping of runs into batched modules, and how tuned values are applied."""
+
+import pytest
+
+from anchorbench.config import parse_params
+from anchorbench.mi_benchmark.plan import plan_groups
+
+P = parse_params({"profile": "smoke", "mi_benchmark": {"estimators": ["nwj", "infonce_anchor"], "device": "cpu",
+                                                        "critics": ["joint", "separable"]}}).mi_benchmark
+
+
+def test_runs_sharing_a_shape_share_a_group():
+    groups = plan_groups(P)
+    assert len(groups) == len(P.domains) * 2
+    for g in groups:
+        assert [(r.estimator, r.seed) for r in g.runs] == [("nwj", 0), ("nwj", 1), ("infonce_anchor", 0),
+                                                                    ("infonce_anchor", 1)]
+
+
+def test_tuned_values_apply_per_critic_and_split_groups():
+    tuned = {"studies": {"separable": {"infonce_anchor": {"nu": 2.5, "temperature": 0.3, "width": 16}},
+                         "joint": {"infonce_anchor": {"nu": 0.5, "width": P.width}}}}
+    groups = plan_groups(P, tuned)
+    sep = [g for g in groups if g.critic.type == "separable" and g.domain == "gaussian"]
+    assert len(sep) == 2  # the tuned run got its own critic shape
+    tuned_group = next(g for g in sep if g.critic.width == 16)
+    assert tuned_group.critic.temperature == 0.3
+    assert {r.hparams["nu"] for r in tuned_group.runs} == {2.5}
+    joint = [g for g in groups if g.critic.type == "joint" and g.domain == "gaussian"]
+    assert len(joint) == 1  # same width: still one group
+    assert [r.hparams for r in joint[0].runs if r.estimator == "infonce_anchor"] == [{"nu": 0.5}] * 2
+    assert joint[0].critic.temperature is None  # a joint critic has no temperature
+
+
+def test_use_tuned_false_ignores_them():
+    p = P.model_copy(update={"use_tuned": False})
+    groups = plan_groups(p, {"studies": {"joint": {"infonce_anchor": {"nu": 9.0}}}})
+    assert all(r.hparams == {} for g in groups for r in g.runs)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_explicit_precision_is_kept(precision):
+    groups = plan_groups(P.model_copy(update={"precision": precision}))
+    assert {g.precision for g in groups} == {precision}
+
+
+def test_group_names_are_readable():
+    assert sorted(g.name for g in plan_groups(P)) == ["gaussian-joint-w32-R4", "gaussian-separable-w32-R4",
+                                                      "mnist-joint-w32-R4", "mnist-separable-w32-R4"]
+
