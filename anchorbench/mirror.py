@@ -19,6 +19,7 @@ SOURCES = {
                                          "float32 [25000, 768], labels int8, review_index int32",
 }
 
+CHECKSUMS = "SHA256SUMS"
 # sha256 of the published files: a truncated or corrupted copy is named, not read.
 KNOWN_SHA256 = {
     "mnist/t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
@@ -35,12 +36,25 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def expected_sha256(relpath: str, path: Path) -> str | None:
+    """The hash ``relpath`` must have: the mirror's own ``SHA256SUMS`` (``<sha256>  <relpath>`` lines, as
+    sha256sum writes them; a mirror of other copies declares them there), else the published one."""
+    root = path.parents[len(Path(relpath).parts) - 1]
+    sums = root / CHECKSUMS
+    if sums.is_file():
+        for line in sums.read_text().splitlines():
+            digest, _, name = line.strip().partition("  ")
+            if name == relpath:
+                return digest
+    return KNOWN_SHA256.get(relpath)
+
+
 def verify(relpath: str, path: Path) -> None:
-    """ValueError naming the file when its sha256 differs from the published one (truncated, corrupted)."""
-    expected = KNOWN_SHA256.get(relpath)
+    """ValueError naming the file when its sha256 differs from the expected one (truncated, corrupted)."""
+    expected = expected_sha256(relpath, path)
     if expected is not None and (actual := sha256(path)) != expected:
         raise ValueError(f"data file {str(path)!r} is truncated or corrupted: sha256 {actual[:12]}... differs "
-                         f"from the published {expected[:12]}...; fetch it again from {SOURCES[relpath]} (or set "
+                         f"from the expected {expected[:12]}...; fetch it again from {SOURCES[relpath]} (or set "
                          "data.verify_hashes: false for a deliberately different copy)")
 
 

@@ -42,3 +42,9 @@ def parse_level_metric(name: str) -> tuple[str, float] | None:
 # Protein experiment (anchorbench/protein, tasks/protein.py).
 PROTEIN_TUNE = "protein_tune"  # Optuna studies of the protein task (a parent per study, a child per trial)
 PROTEIN_RUN_KEYS = ("dataset", "objective", "trial")  # tags of one protein child run
+
+# SSL experiment (anchorbench.ssl): the parent run's role and the tags of one child (unit) run.
+ROLE_SSL = "ssl"
+ROLE_SSL_STUDY = "ssl_study"
+SSL_TUNE = "ssl_tune"
+SSL_RUN_KEYS = ("objective", "pairing", "batch_size", "seed")

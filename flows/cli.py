@@ -12,18 +12,24 @@ compares MLflow runs, fits a critic on a user's arrays and lists the estimators.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
 import yaml
 
+from anchorbench.fit import command as estimate_command
+
 PROFILES = ("smoke", "default", "paper")
 RUNNERS = ("thread", "dask")
 # experiment name on the command line -> (flow module, its stages)
-EXPERIMENTS = {"mi-benchmark": ("flows.mi_benchmark", ("data", "tune", "train", "all"))}
+EXPERIMENTS = {"mi-benchmark": ("flows.mi_benchmark", ("data", "tune", "train", "all")),
+               "protein": ("flows.protein", ("data", "tune", "train", "all")),
+               "ssl": ("flows.ssl", ("cdp_data", "ssl_tune", "ssl", "all"))}
 # What the Makefile exports, for direct calls: offline, and patient with a slow ephemeral Prefect server.
 ENV_DEFAULTS = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
                 "MLFLOW_DISABLE_TELEMETRY": "true", "DVC_NO_ANALYTICS": "1",
@@ -71,11 +77,12 @@ def cmd_run(args) -> int:
         pipeline_flow(targets=args.targets or None, force=args.force)
         return 0
     raw, same = effective_params(args.params, args.profile)
-    params_path = args.params
+    params_path, fresh_scratch = args.params, None
     if not same:
         from anchorbench import paths
 
         root = scratch_outputs(raw)
+        fresh_scratch = root if [p.name for p in root.iterdir()] == ["params.yaml"] else None
         os.environ[paths.OUTPUTS_ENV] = str(root)
         params_path = str(root / "params.yaml")
         print(f"anchorbench: params differ from params.yaml: outputs go to {root} (tracked outputs untouched)")
@@ -87,7 +94,12 @@ def cmd_run(args) -> int:
     import importlib
 
     module = importlib.import_module(EXPERIMENTS[args.flow][0])
-    return module.main([args.stage, "--params", params_path])
+    status = module.main([args.stage, "--params", params_path])
+    if status != 0 and fresh_scratch is not None and [p.name for p in fresh_scratch.iterdir()] == ["params.yaml"]:
+        shutil.rmtree(fresh_scratch)  # a run refused before it started leaves nothing behind
+        with contextlib.suppress(OSError):
+            fresh_scratch.parent.rmdir()  # the scratch folder too, if nothing else is in it
+    return status
 
 
 def cmd_serve(args) -> int:
@@ -98,11 +110,13 @@ def cmd_serve(args) -> int:
 
     deployments = [
         pipeline_flow.to_deployment(name="nightly", cron=args.cron, parameters={"targets": [], "force": False},
-                                    description="dvc repro of every stage, on a schedule"),
+                                    description="dvc repro of every stage, on a schedule", concurrency_limit=1),
         mi_benchmark_flow.to_deployment(name="weekly", cron=args.experiment_cron,
                                         parameters={"params_path": str(Path(args.params).resolve())},
-                                        description="MI benchmark: data -> tune -> train, in this process"),
+                                        description="MI benchmark: data -> tune -> train, in this process",
+                                        concurrency_limit=1),
     ]
+    # one run per deployment at a time (a second scheduled run waits), and one flow run at a time in this process
     serve(*deployments, limit=1)
     return 0
 
@@ -173,7 +187,6 @@ def parser() -> argparse.ArgumentParser:
 
     est = sub.add_parser("estimators", help="list the registered estimators (PMI: the critic identifies it)")
     est.set_defaults(fn=cmd_estimators)
-    from anchorbench.fit import command as estimate_command
     estimate_command.add_parser(sub)
     return p
 

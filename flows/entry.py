@@ -12,8 +12,10 @@ from typing import Callable
 
 
 def stage_main(prog: str, description: str, stages: dict[str, Callable[..., object]],
-               argv: list[str] | None = None) -> int:
-    """Parse ``<stage> [--params F]``, validate the params file, run ``stages[stage](params_path=F)``."""
+               argv: list[str] | None = None, checks: dict[str, Callable[..., None]] | None = None) -> int:
+    """Parse ``<stage> [--params F]``, validate the params file and run the stage's pre-flight check
+    (``checks[stage](params)``: e.g. the input files exist and match their hashes), then run
+    ``stages[stage](params_path=F)``."""
     from anchorbench.config import load_params
 
     parser = argparse.ArgumentParser(prog=prog, description=description)
@@ -21,7 +23,8 @@ def stage_main(prog: str, description: str, stages: dict[str, Callable[..., obje
     parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     args = parser.parse_args(argv)
     try:
-        load_params(args.params)
+        params = load_params(args.params)
+        (checks or {}).get(args.stage, lambda params: None)(params)
     except (ValueError, FileNotFoundError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2

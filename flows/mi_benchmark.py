@@ -18,6 +18,7 @@ from anchorbench import paths
 from anchorbench.config import load_params
 from anchorbench.io import write_frame, write_json
 from anchorbench.mi_benchmark.plan import GroupSpec, plan_groups
+from anchorbench.mi_benchmark.pools import check_sources
 from flows.entry import stage_main
 from flows.runners import task_runner
 from tasks.mi_benchmark import (
@@ -134,7 +135,11 @@ def mi_benchmark_flow(params_path: str = "params.yaml") -> dict:
 def main(argv: list[str] | None = None) -> int:
     flows = {"data": data_flow, "tune": tune_flow, "train": train_flow.with_options(task_runner=task_runner()),
              "all": mi_benchmark_flow}
-    return stage_main("python -m flows.mi_benchmark", __doc__.split("\n")[0], flows, argv)
+    def check_data(params) -> None:
+        check_sources(params.data.mirror, list(params.data.domains), params.data.verify_hashes)
+
+    return stage_main("python -m flows.mi_benchmark", __doc__.split("\n")[0], flows, argv,
+                      checks={"data": check_data, "all": check_data})
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from anchorbench.mi_benchmark.plan import GroupSpec
 from anchorbench.mi_benchmark.pools import load_pools, prepare_pools
 from anchorbench.mi_benchmark.summary import bias_variance, metrics_dict, per_run_levels
 from anchorbench.mi_benchmark.tuning import Diverged, make_objective
-from anchorbench.studies import open_study
+from anchorbench.studies import open_study, run_trials
 from tasks.tracking import base_tags, log_figure_files, use_experiment
 
 
@@ -44,11 +44,12 @@ def prepare_pools_task(pools_dir: str, mirror: str | None, domains: list[str], v
 
 @task(name="optuna-study", task_run_name="study-{estimator}-{critic}")
 def run_study_task(estimator: str, critic: str, params: Params, pools_dir: str | None) -> dict:
-    """Run (or resume) the study until it holds ``tune.n_trials`` finished trials; return the best."""
+    """Run (or resume, or join other workers on) the study until it holds ``tune.n_trials`` counted trials
+    (anchorbench.studies.run_trials); return the best."""
     t = params.tune
     name = f"{t.study_name}-{estimator}-{t.domain}-{critic}-{params.profile}"
-    study = open_study(name, paths.optuna_storage(t.storage), t.sampler_seed)
-    done = [tr for tr in study.trials if tr.state.is_finished()]
+    study = open_study(name, paths.optuna_storage(t.storage), t.sampler_seed, heartbeat_seconds=t.heartbeat_seconds,
+                       retries=t.trial_retries)
     use_experiment(names.MI_BENCHMARK_TUNE)
     tags = base_tags(params.section_hash("tune", "mi_benchmark"), estimator=estimator, critic=critic,
                      domain=t.domain, study=name)
@@ -70,8 +71,7 @@ def run_study_task(estimator: str, critic: str, params: Params, pools_dir: str |
 
     with mlflow.start_run(run_name=f"study-{name}", tags=tags | {names.TAG_ROLE: names.ROLE_STUDY}):
         objective = make_objective(estimator, critic, params, pools_dir, mlflow_child=child)
-        remaining = max(0, t.n_trials - len(done))
-        study.optimize(objective, n_trials=remaining, catch=(Diverged,), gc_after_trial=True)
+        run_trials(study, objective, t.n_trials, catch=(Diverged,))
         complete = [tr for tr in study.trials if tr.state == optuna.trial.TrialState.COMPLETE]
         if not complete:
             raise RuntimeError(f"study {name}: no trial completed ({len(study.trials)} failed or pruned)")

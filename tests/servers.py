@@ -47,7 +47,9 @@ def background(cmd: list[str], env: dict, log: Path, health: str | None = None, 
         try:
             os.killpg(proc.pid, 15)
             proc.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
+        except ProcessLookupError:  # already gone (it failed to start)
+            pass
+        except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
 
 
@@ -56,3 +58,18 @@ def base_env(tmp: Path) -> dict:
                          "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "MLFLOW_DISABLE_TELEMETRY": "true",
                          "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "DVC_NO_ANALYTICS": "1",
                          "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
+
+
+def listening(pid: int) -> set[tuple[str, int]]:
+    """(address, port) of every TCP socket listening in process ``pid`` or its descendants."""
+    import psutil
+
+    root = psutil.Process(pid)
+    found = set()
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            found |= {(c.laddr.ip, c.laddr.port) for c in proc.net_connections(kind="tcp")
+                      if c.status == psutil.CONN_LISTEN}
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found

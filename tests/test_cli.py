@@ -73,7 +73,8 @@ def captured_flow(monkeypatch, tmp_path):
     monkeypatch.setattr(flows.mi_benchmark, "main",
                         lambda argv: calls.append((argv, os.environ.get(paths.OUTPUTS_ENV))) or 0)
     monkeypatch.setenv("ANCHORBENCH_HOME", str(tmp_path))
-    monkeypatch.delenv(paths.OUTPUTS_ENV, raising=False)
+    monkeypatch.setenv(paths.OUTPUTS_ENV, "")  # recorded, so the CLI's own setting is undone after the test
+    monkeypatch.delenv(paths.OUTPUTS_ENV)
     return calls
 
 

@@ -87,6 +87,8 @@ def test_prefect_server_serves_schedules_and_runs_a_deployment(tmp_path, data_mi
                 assert set(found) == {"nightly", "weekly"}, (tmp_path / "serve.log").read_text()[-2000:]
                 assert found["nightly"].schedules[0].schedule.cron == "0 3 * * *"
                 assert found["weekly"].schedules[0].schedule.cron == "30 5 * * 1"
+                # two runs of one deployment never overlap (a second one waits for the first)
+                assert {n: d.global_concurrency_limit.limit for n, d in found.items()} == {"nightly": 1, "weekly": 1}
 
                 run = run_deployment("mi-benchmark/weekly", timeout=600)
                 assert run.state.is_completed(), (tmp_path / "serve.log").read_text()[-3000:]

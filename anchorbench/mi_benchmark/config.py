@@ -99,6 +99,8 @@ class TuneParams(Section):
     storage: str | None = None  # null: sqlite:///<repo>/optuna.db; any RDB URL or a journal file path
     study_name: str = "mi_benchmark"
     sampler_seed: int = 0
+    heartbeat_seconds: int | None = Field(60, ge=1)  # a killed worker's trial fails after 2x this and is retried
+    trial_retries: int = Field(2, ge=0)  # retries of one trial's params after its worker died
 
     @field_validator("estimators")
     @classmethod

@@ -27,6 +27,8 @@ def test_infonce_at_8_bits_stays_below_log_b():
                       Schedule((8.0,), steps), B, 1e-3, progress=False)
     infonce, anchor = res.estimates_bits[:, 0], res.estimates_bits[:, 1]
     assert infonce.max() <= math.log2(B) + 1e-6
-    assert infonce[-steps // 4:].mean() < math.log2(B) - 0.2 < 8.0
-    # the anchor is not capped by log B
+    # capped: log2(64) = 6 bits against a truth of 8, and it sits visibly below the cap
+    assert infonce[-steps // 4:].mean() < math.log2(B) - 0.2
+    # the anchor is not capped by log B, and it gets closer to the truth than InfoNCE
     assert anchor[-steps // 4:].mean() > math.log2(B)
+    assert abs(anchor[-steps // 4:].mean() - 8.0) < abs(infonce[-steps // 4:].mean() - 8.0)

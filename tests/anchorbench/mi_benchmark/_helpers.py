@@ -8,6 +8,8 @@ import struct
 import numpy as np
 import torch
 
+from anchorbench import mirror
+
 IDX_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i4"): 0x0C, np.dtype(">f4"): 0x0D}
 
 
@@ -30,7 +32,15 @@ def write_fake_mirror(root, n_mnist: int = 30, n_text: int = 400, dim: int = 8, 
     text_labels = (np.arange(n_text) % 2).astype(np.int8)
     np.savez(root / "imdb_bert" / "imdb_bert_finetuned.npz", embeddings=emb, labels=text_labels,
              review_index=np.arange(n_text, dtype=np.int32))
+    write_checksums(root)
     return images, labels, emb, text_labels
+
+
+def write_checksums(root) -> None:
+    """The mirror's SHA256SUMS: these fake files declare their own hashes (anchorbench.mirror.expected_sha256)."""
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != mirror.CHECKSUMS)
+    (root / mirror.CHECKSUMS).write_text("".join(f"{mirror.sha256(p)}  {p.relative_to(root).as_posix()}\n"
+                                                 for p in files))
 
 
 def constant_digit_pool(n: int = 12) -> dict:

@@ -12,6 +12,7 @@ from anchorbench import mirror
 from anchorbench.mi_benchmark.effective_mi import effective_truth, per_source_mi_bits
 from anchorbench.mi_benchmark.mnist import read_idx
 from anchorbench.mi_benchmark.pools import load_pools, prepare_pools, sha256
+from tests.anchorbench.mi_benchmark._helpers import write_checksums
 
 
 def _idx_bytes(array: np.ndarray) -> bytes:
@@ -34,6 +35,7 @@ def fake_mirror(tmp_path):
     emb[:, 0] += 40 * lab  # far apart along the first axis: a confident classifier
     np.savez(root / "imdb_bert" / "imdb_bert_finetuned.npz", embeddings=emb, labels=lab,
              review_index=np.arange(400, dtype=np.int32))
+    write_checksums(root)
     return root, images, labels
 
 

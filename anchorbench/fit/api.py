@@ -1,0 +1,63 @@
+"""``fit_critic``: MI and PMI of one dataset of paired rows, in one call."""
+
+from __future__ import annotations
+
+from anchorbench.fit.data import PairedSplit, check_pair, check_sizes, split_rows
+from anchorbench.fit.result import FitSummary
+from anchorbench.fit.train import FitRun, TrainSettings, check_critic, fit_runs
+
+
+def _seeds(seeds) -> list[int]:
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ValueError(f"seeds must be >= 1 (a count) or a list of ints, got {seeds}")
+        return list(range(seeds))
+    values = list(seeds)
+    if not values or not all(isinstance(s, int) and not isinstance(s, bool) for s in values) \
+            or len(set(values)) != len(values):
+        raise ValueError(f"seeds must be a count >= 1 or a list of distinct ints, got {seeds!r}")
+    return values
+
+
+def _estimators(estimator: str, hparams: dict | None, several) -> dict[str, tuple[str, dict]]:
+    """label -> (registry name, hyperparameters). ``several``: names, or a dict label -> name or (name, hparams)."""
+    if several is None:
+        return {estimator: (estimator, dict(hparams or {}))}
+    if isinstance(several, dict):
+        out = {}
+        for label, spec in several.items():
+            out[label] = (spec, {}) if isinstance(spec, str) else (spec[0], dict(spec[1]))
+        return out
+    return {name: (name, {}) for name in several}
+
+
+def fit_critic(x, y, *, estimator: str = "infonce_anchor", hparams: dict | None = None,
+               critic: str | dict = "separable", seeds: int | list[int] = 5, val_fraction: float = 0.2,
+               split_seed: int = 0, settings: TrainSettings = TrainSettings(),
+               estimators_=None) -> FitSummary | dict[str, FitSummary]:
+    """Fit a critic on paired rows ``x[n, dx]``, ``y[n, dy]`` (numpy or torch; 1-D = one column).
+
+    A seeded split (``split_seed``) holds out round(n * val_fraction) rows for validation; every seed trains
+    on the rest (z-scored with the training rows' statistics, clipped), stops early on the validation loss
+    and is read out on the validation rows. ``critic``: "joint", "separable", "bilinear" or a dict
+    ``{"type": ..., **build_critic kwargs}``. ``seeds``: a count (seeds 0..n-1) or a list.
+
+    ``estimators_`` (optional): several estimators at once, all seeds of all of them batched in one training
+    loop: a list of registry names or a dict label -> name or (name, hparams). Then the result is a dict
+    label -> FitSummary; otherwise one FitSummary for ``estimator`` with ``hparams``.
+    """
+    x, y = check_pair("x", x, "y", y)
+    critic = check_critic({"type": critic} if isinstance(critic, str) else critic)
+    seed_list = _seeds(seeds)
+    specs = _estimators(estimator, hparams, estimators_)
+    train_rows, val_rows = split_rows(len(x), val_fraction, split_seed)
+    check_sizes(f"x, y ({len(x)} rows, val_fraction={val_fraction})", len(train_rows), len(val_rows),
+                settings.batch_size)
+    split = PairedSplit(x[train_rows], y[train_rows], x[val_rows], y[val_rows])
+    runs = [FitRun(0, name, hp, seed) for name, hp in specs.values() for seed in seed_list]
+    results = fit_runs([split], runs, critic, settings)
+    out, k = {}, 0
+    for label, (name, _) in specs.items():
+        out[label] = FitSummary(name, results[k:k + len(seed_list)], train_rows, val_rows)
+        k += len(seed_list)
+    return out if estimators_ is not None else out[estimator]

@@ -1,0 +1,349 @@
+"""Train many critics on fixed paired samples at once, with per-run early stopping on validation loss.
+
+Runs (split, estimator, hparams, seed) whose inputs have the same shape share stacked critic modules
+(every parameter has a leading run dimension) and one Adam optimizer, so one step advances every run.
+A run's initial weights and its batches depend on its seed only, so it gives the same numbers whatever
+it is grouped with. Read top to bottom: settings -> prepared data -> modules -> step loop -> results.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+import estimators
+from anchorbench.fit.data import PairedSplit, Standardizer, as_matrix, check_sizes
+from anchorbench.fit.result import FitResult
+from estimators.critics import CRITICS, build_critic, seed_runs
+
+LOG2E = 1.0 / math.log(2.0)
+VAL_SEED = 12345  # the validation batches are the same for every run and every check
+# Activation elements (runs x rows x width) of one stacked module: cache-sized on a CPU (as the MI benchmark's
+# engine measured), a memory cap on a GPU.
+MODULE_ELEMENTS = {"cpu": 4 * 2**20, "cuda": 256 * 2**20}
+
+
+@dataclass(frozen=True)
+class FitRun:
+    """One training run: which split (index into the list of splits), estimator, hyperparameters and seed."""
+
+    data: int = 0
+    estimator: str = "infonce_anchor"
+    hparams: dict = field(default_factory=dict)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How every run is trained.
+
+    ``patience`` and ``check_every`` are in steps: the validation loss is computed every ``check_every``
+    steps and a run stops once ``patience`` steps passed without a new best. ``val_batches``: how many fixed
+    validation batches of ``batch_size`` rows each check uses (None: enough to cover every validation row
+    once; the rows are shuffled once with a fixed seed, the last batch is filled up cyclically). The same
+    batches serve every check and the final MI readout, so early stopping does not chase batch noise.
+    """
+
+    batch_size: int = 64
+    lr: float = 1e-4
+    max_steps: int = 10_000
+    patience: int = 500
+    check_every: int = 500
+    standardize: bool = True
+    clip: float | None = 10.0
+    device: str = "cpu"
+    progress: bool = True
+    val_batches: int | None = None
+
+    def __post_init__(self) -> None:
+        positive = {"batch_size": self.batch_size - 1, "lr": self.lr, "max_steps": self.max_steps,
+                    "patience": self.patience, "check_every": self.check_every}
+        for key, value in positive.items():
+            if not (isinstance(value, (int, float)) and value > 0):
+                raise ValueError(f"TrainSettings.{key} must be > {1 if key == 'batch_size' else 0}, "
+                                 f"got {getattr(self, key)!r}")
+        if self.clip is not None and not self.clip > 0:
+            raise ValueError(f"TrainSettings.clip must be > 0 or None, got {self.clip!r}")
+        if self.val_batches is not None and self.val_batches < 1:
+            raise ValueError(f"TrainSettings.val_batches must be >= 1 or None, got {self.val_batches!r}")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ValueError(f"TrainSettings.device must be auto, cpu or cuda, got {self.device!r}")
+
+    def torch_device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError("TrainSettings.device is cuda but no CUDA device is available (use auto or cpu)")
+        return torch.device(self.device)
+
+
+class Prepared:
+    """One split on the device: standardised, clipped training rows and fixed validation batches."""
+
+    def __init__(self, index: int, split: PairedSplit, settings: TrainSettings, device: torch.device) -> None:
+        where = f"splits[{index}]"
+        x_train, y_train = as_matrix(f"{where}.x_train", split.x_train), as_matrix(f"{where}.y_train", split.y_train)
+        x_val, y_val = as_matrix(f"{where}.x_val", split.x_val), as_matrix(f"{where}.y_val", split.y_val)
+        for a, b, part in ((x_train, y_train, "train"), (x_val, y_val, "val")):
+            if len(a) != len(b):
+                raise ValueError(f"{where}: x_{part} and y_{part} have different row counts ({len(a)} and {len(b)})")
+        if x_train.shape[1] != x_val.shape[1] or y_train.shape[1] != y_val.shape[1]:
+            raise ValueError(f"{where}: training and validation rows have different column counts")
+        check_sizes(where, len(x_train), len(x_val), settings.batch_size)
+        self.sx = Standardizer.fit(f"{where}.x_train", x_train, settings.clip, settings.standardize)
+        self.sy = Standardizer.fit(f"{where}.y_train", y_train, settings.clip, settings.standardize)
+        self.x_train, self.y_train = self.sx(x_train, device), self.sy(y_train, device)  # [n, dx], [n, dy]
+        self.x_val, self.y_val = self.sx(x_val, device), self.sy(y_val, device)  # [m, dx], [m, dy]
+        self.dx, self.dy, self.n_train = x_train.shape[1], y_train.shape[1], len(x_train)
+        # fixed validation batches [k, B]: one shuffle, then the rows in order, the last batch filled up cyclically
+        B, m = settings.batch_size, len(x_val)
+        order = torch.randperm(m, generator=torch.Generator().manual_seed(VAL_SEED))
+        k = math.ceil(m / B) if settings.val_batches is None else settings.val_batches
+        self.val_index = order[torch.arange(k * B) % m].reshape(k, B).to(device)
+
+
+class BatchStream:
+    """Training batches of one (split, seed): epochs of a seeded permutation, dropping each epoch's remainder."""
+
+    def __init__(self, data: Prepared, seed: int, batch_size: int) -> None:
+        self.data, self.batch_size = data, batch_size
+        self.generator = torch.Generator().manual_seed(int(seed))
+        self.order, self.position = torch.empty(0, dtype=torch.long), 0
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.position + self.batch_size > len(self.order):
+            self.order, self.position = torch.randperm(self.data.n_train, generator=self.generator), 0
+        rows = self.order[self.position:self.position + self.batch_size].to(self.data.x_train.device)
+        self.position += self.batch_size
+        return self.data.x_train[rows], self.data.y_train[rows]  # [B, dx], [B, dy]
+
+
+def runs_per_module(critic: dict, batch_size: int, device: torch.device) -> int:
+    rows = batch_size * batch_size if critic["type"] == "joint" else 2 * batch_size  # pairs, or x and y rows
+    return max(1, MODULE_ELEMENTS.get(device.type, MODULE_ELEMENTS["cuda"]) // (rows * critic.get("width", 256)))
+
+
+def estimator_key(run: FitRun) -> tuple[str, str]:
+    return run.estimator, json.dumps(run.hparams, sort_keys=True, default=str)
+
+
+class RunModule:
+    """Runs sharing one stacked critic; estimator slices ``[a, b)``; per-run early-stopping state on the device."""
+
+    def __init__(self, critic: torch.nn.Module, runs: list[FitRun], positions: list[int], streams: list[int],
+                 device: torch.device) -> None:
+        self.critic, self.runs, self.positions, self.streams = critic, runs, positions, streams
+        self.parts = []  # (estimator, first run, end run)
+        start = 0
+        for _, same in itertools.groupby(runs, key=estimator_key):
+            first, n = next(same), 1 + sum(1 for _ in same)
+            self.parts.append((estimators.build(first.estimator, **first.hparams), start, start + n))
+            start += n
+        r = len(runs)
+        self.active = torch.ones(r, dtype=torch.bool, device=device)  # still training: not stopped, not diverged
+        self.done = torch.zeros(r, dtype=torch.bool, device=device)  # stopped or diverged, and frozen at its best
+        self.diverged = torch.full((r,), -1, dtype=torch.long, device=device)  # step of the first non-finite loss
+        self.loss_sum = torch.zeros(r, device=device)  # training loss since the last check
+        self.best_loss = torch.full((r,), math.inf, device=device)
+        self.best_mi = torch.full((r,), math.nan, device=device)
+        self.best_step = torch.zeros(r, dtype=torch.long, device=device)
+        self.stopped_step = torch.zeros(r, dtype=torch.long, device=device)
+        self.best_state = [p.detach().clone() for p in critic.parameters()]
+        assert all(p.shape[0] == r for p in self.best_state), "every critic parameter needs a leading run dim"
+
+    def _scores(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.critic(x, y)  # [r, B, dx], [r, B, dy] -> [r, B, B]
+
+    def train_step(self, step: int, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        """Forward and backward of every run (stopped and diverged runs get zero gradient)."""
+        x = torch.stack([batches[s][0] for s in self.streams])  # [r, B, dx]
+        y = torch.stack([batches[s][1] for s in self.streams])  # [r, B, dy]
+        scores = self._scores(x, y)  # [r, B, B]
+        loss = torch.cat([est.loss(scores[a:b], validate=False) for est, a, b in self.parts])  # [r]
+        finite = torch.isfinite(loss)
+        self.diverged = torch.where(self.active & ~finite & (self.diverged < 0), step, self.diverged)
+        self.active &= finite
+        masked = torch.where(self.active, loss, 0.0)
+        self.loss_sum += masked.detach()
+        masked.sum().backward()
+
+    @torch.no_grad()
+    def validate(self, data: list[Prepared]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Validation loss and MI readout (nats) per run ``[r]``: means over each run's fixed validation batches."""
+        splits = [data[run.data] for run in self.runs]
+        counts = torch.tensor([len(d.val_index) for d in splits], device=self.active.device)  # [r]
+        loss_sum = torch.zeros(len(self.runs), device=self.active.device)
+        mi_sum = torch.zeros_like(loss_sum)
+        # a shallow copy per check: MINE's moving average must not move on validation data
+        parts = [(copy.copy(est), a, b) for est, a, b in self.parts]
+        for k in range(int(counts.max())):
+            rows = [d.val_index[k % len(d.val_index)] for d in splits]
+            x = torch.stack([d.x_val[i] for d, i in zip(splits, rows)])  # [r, B, dx]
+            y = torch.stack([d.y_val[i] for d, i in zip(splits, rows)])  # [r, B, dy]
+            scores = self._scores(x, y)
+            weight = (k < counts).float()
+            loss_sum += weight * torch.cat([est.loss(scores[a:b], validate=False) for est, a, b in parts])
+            mi_sum += weight * torch.cat([est.estimate(scores[a:b], validate=False) for est, a, b in parts])
+        return loss_sum / counts, mi_sum / counts
+
+    @torch.no_grad()
+    def freeze(self, runs: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        """Put ``runs`` (bool ``[r]``) back to their best state and zero their Adam moments: with zero gradients
+        Adam's update is then exactly zero, so they no longer change."""
+        for p, best in zip(self.critic.parameters(), self.best_state):
+            p[runs] = best[runs]
+            for moment in ("exp_avg", "exp_avg_sq"):
+                if moment in optimizer.state.get(p, {}):
+                    optimizer.state[p][moment][runs] = 0.0
+
+    @torch.no_grad()
+    def check(self, step: int, data: list[Prepared], settings: TrainSettings, steps_since: int, final: bool,
+              optimizer: torch.optim.Optimizer) -> list[dict]:
+        """Validate, keep improved states, stop runs out of patience (or all at the last step). Curve rows."""
+        self.critic.eval()
+        val_loss, val_mi = self.validate(data)
+        self.critic.train()
+        live = ~self.done  # not finalized yet: active, or diverged since the last check
+        bad = self.active & ~(torch.isfinite(val_loss) & torch.isfinite(val_mi))
+        self.diverged = torch.where(bad & (self.diverged < 0), step, self.diverged)
+        self.active &= ~bad
+        improved = self.active & (val_loss < self.best_loss)
+        self.best_loss = torch.where(improved, val_loss, self.best_loss)
+        self.best_mi = torch.where(improved, val_mi, self.best_mi)
+        self.best_step = torch.where(improved, step, self.best_step)
+        for p, best in zip(self.critic.parameters(), self.best_state):
+            best[improved] = p.detach()[improved]
+        stop = self.active & ((step - self.best_step >= settings.patience) | final)
+        self.active &= ~stop
+        ended = live & ~self.active  # out of patience, at the last step, or diverged
+        self.done |= ended
+        self.stopped_step = torch.where(ended, step, self.stopped_step)
+        if bool(ended.any()):
+            self.freeze(ended, optimizer)
+        train_loss = (self.loss_sum / steps_since).tolist()
+        self.loss_sum.zero_()
+        rows = []
+        for r in np.flatnonzero(live.cpu().numpy()):
+            rows.append({"run": self.positions[r], "step": step, "train_loss": train_loss[r],
+                         "val_loss": float(val_loss[r]), "val_mi_bits": float(val_mi[r]) * LOG2E})
+        return rows
+
+
+def _output(critic: dict, run: FitRun, est: estimators.Estimator) -> str:
+    """The critic output the estimator needs: 'pd' (softplus, r = c > 0) for the pd parametrization."""
+    wanted = est.parametrization
+    if critic.get("output", wanted) != wanted:
+        raise ValueError(f"critic output {critic['output']!r} does not fit estimator {run.estimator!r} with "
+                         f"parametrization {wanted!r}; leave critic 'output' unset to follow the estimator")
+    return wanted
+
+
+def build_modules(runs: list[FitRun], data: list[Prepared], critic: dict, stream_of: list[int], batch_size: int,
+                  device: torch.device) -> list[RunModule]:
+    """Runs grouped by (dx, dy, critic output), ordered by estimator then seed, split into cache-sized modules."""
+    kwargs = {k: v for k, v in critic.items() if k not in ("type", "output")}
+    outputs = [_output(critic, run, estimators.build(run.estimator, **run.hparams)) for run in runs]
+    shape = lambda r: (data[runs[r].data].dx, data[runs[r].data].dy, outputs[r])  # noqa: E731
+    order = sorted(range(len(runs)), key=lambda r: (shape(r), *estimator_key(runs[r]), runs[r].seed, r))
+    size = runs_per_module(critic, batch_size, device)
+    modules = []
+    for (dx, dy, output), group in itertools.groupby(order, key=shape):
+        group = list(group)
+        for start in range(0, len(group), size):
+            positions = group[start:start + size]
+            module = build_critic(critic["type"], len(positions), dx, dy, output=output, **kwargs)
+            seed_runs(module, [runs[p].seed for p in positions])  # a run's init depends on its seed only
+            modules.append(RunModule(module.to(device), [runs[p] for p in positions], positions,
+                                     [stream_of[p] for p in positions], device))
+    return modules
+
+
+def check_critic(critic: dict) -> dict:
+    if not isinstance(critic, dict) or critic.get("type") not in CRITICS:
+        raise ValueError(f"critic must be a dict with 'type' in {sorted(CRITICS)} plus build_critic keyword "
+                         f"arguments, got {critic!r}")
+    return dict(critic)
+
+
+def fit_runs(splits: list[PairedSplit], runs: list[FitRun], critic: dict,
+             settings: TrainSettings = TrainSettings()) -> list[FitResult]:
+    """Train every run on its split; one :class:`FitResult` per run, in the order of ``runs``.
+
+    ``critic``: ``{"type": "joint"|"separable"|"bilinear", **build_critic kwargs}``; its ``output`` follows each
+    estimator's parametrization unless set. Each split is z-scored with its training rows' statistics and
+    clipped to ``[-clip, clip]``. Each run keeps its state at its best validation loss.
+    """
+    critic = check_critic(critic)
+    if not splits or not runs:
+        raise ValueError("fit_runs needs at least one split and one run")
+    for i, run in enumerate(runs):
+        if not (isinstance(run.data, int) and 0 <= run.data < len(splits)):
+            raise ValueError(f"runs[{i}].data = {run.data!r} is not an index into the {len(splits)} split(s)")
+        estimators.build(run.estimator, **run.hparams)  # unknown names / hyperparameters raise here
+    device = settings.torch_device()
+    data = [Prepared(i, split, settings, device) for i, split in enumerate(splits)]
+
+    stream_keys = sorted({(run.data, run.seed) for run in runs})
+    streams = [BatchStream(data[d], seed, settings.batch_size) for d, seed in stream_keys]
+    stream_of = [stream_keys.index((run.data, run.seed)) for run in runs]
+    modules = build_modules(runs, data, critic, stream_of, settings.batch_size, device)
+    optimizer = torch.optim.Adam([p for m in modules for p in m.critic.parameters()], lr=settings.lr,
+                                 fused=device.type in ("cpu", "cuda"))
+
+    curve: list[dict] = []
+    last_check = 0
+    bar = tqdm(total=settings.max_steps, desc=f"fit {len(runs)} run(s)", disable=not settings.progress,
+               mininterval=1.0)
+    for step in range(1, settings.max_steps + 1):
+        batches = [stream.next() for stream in streams]  # one batch per (split, seed), shared by its estimators
+        optimizer.zero_grad(set_to_none=True)
+        for module in modules:
+            module.train_step(step, batches)
+        optimizer.step()
+        final = step == settings.max_steps
+        if step % settings.check_every == 0 or final:
+            for module in modules:
+                curve += module.check(step, data, settings, step - last_check, final, optimizer)
+            last_check = step
+            active = sum(int(m.active.sum()) for m in modules)
+            bar.set_postfix(active=active)
+            if active == 0:
+                break
+        if step % 100 == 0:
+            bar.update(step - bar.n)
+    bar.update(step - bar.n)
+    bar.close()
+    return _results(runs, modules, data, critic, curve)
+
+
+def _results(runs: list[FitRun], modules: list[RunModule], data: list[Prepared], critic: dict,
+             curve: list[dict]) -> list[FitResult]:
+    frame = pd.DataFrame(curve, columns=["run", "step", "train_loss", "val_loss", "val_mi_bits"])
+    results: list[FitResult | None] = [None] * len(runs)
+    for m in modules:
+        kwargs = {k: v for k, v in critic.items() if k != "type"}
+        kwargs["output"] = m.critic.output if hasattr(m.critic, "output") else kwargs.get("output", "pmi")
+        best_mi, best_step = m.best_mi.tolist(), m.best_step.tolist()
+        stopped, diverged = m.stopped_step.tolist(), m.diverged.tolist()
+        for r, position in enumerate(m.positions):
+            run, d = runs[position], data[runs[position].data]
+            single = build_critic(critic["type"], 1, d.dx, d.dy, **kwargs)
+            with torch.no_grad():
+                for p, best in zip(single.parameters(), m.best_state):
+                    p.copy_(best[r:r + 1])
+            single.eval()
+            mi = math.nan if diverged[r] >= 0 else best_mi[r]
+            results[position] = FitResult(
+                run=run, mi_nats=mi, mi_bits=mi * LOG2E, best_step=best_step[r], stopped_step=stopped[r],
+                diverged_step=diverged[r] if diverged[r] >= 0 else None,
+                curve=frame[frame.run == position].drop(columns="run").reset_index(drop=True),
+                critic=single, estimator=estimators.build(run.estimator, **run.hparams), standardize=(d.sx, d.sy))
+    return results

@@ -1,0 +1,1 @@
+"""The protein experiment (see README)."""

@@ -1,0 +1,1 @@
+"""The ssl experiment (see README)."""

@@ -1,0 +1,137 @@
+"""One unit of the SSL experiment: pretrain (objective, pairing, seed), probe it, estimate MI after training.
+
+``plan_units`` lists the units of a params section; ``run_unit`` runs one and writes its heavy values
+(encoder checkpoint, loss curve) under ``out_dir/units/<name>/``, returning a small dict of numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from anchorbench.fit import TrainSettings
+from anchorbench.io import atomic_path, write_json
+from anchorbench.ssl.augment import Augment
+from anchorbench.ssl.cdp import ATTRIBUTES, VALUES, CDPSampler, true_mi_bits
+from anchorbench.ssl.config import SSLParams
+from anchorbench.ssl.posttrain import post_training_mi
+from anchorbench.ssl.pretrain import PretrainConfig, pretrain
+from anchorbench.ssl.probe import features, linear_probe
+
+Tensor = torch.Tensor
+
+
+def resolve_device(setting: str) -> torch.device:
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise ValueError("ssl.device is 'cuda' but no CUDA device is available (use auto or cpu)")
+    return torch.device("cuda" if setting in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
+
+
+def unit_name(unit: dict) -> str:
+    return f"{unit['objective']}-{unit['pairing']}-B{unit['batch_size']}-s{unit['seed']}"
+
+
+def plan_units(p: SSLParams, seeds: list[int] | None = None) -> list[dict]:
+    """Every (objective, pairing, seed) at the training batch size, plus seed 001's small-batch runs."""
+    seeds = list(range(p.seeds)) if seeds is None else seeds
+    units = [{"objective": o, "pairing": g, "seed": s, "batch_size": p.batch_size, "tau": p.tau(o), "nu": p.nu}
+             for g in p.pairings for o in p.objectives for s in seeds]
+    if p.small_batch and p.small_batch != p.batch_size:
+        units += [{"objective": o, "pairing": g, "seed": s, "batch_size": p.small_batch, "tau": p.tau(o), "nu": p.nu}
+                  for g in p.pairings if g != "aug" for o in p.small_batch_objectives for s in seeds]
+    return units
+
+
+class Data:
+    """The experiment's images on the training device: pair samplers and the labelled probe splits.
+
+    CDP: ``arrays`` from ``load_cdp`` (glyph banks, probe images and attributes). CIFAR-100: ``arrays`` with
+    ``train_images``/``train_labels``/``test_images``/``test_labels`` (uint8 / int64), pairs by augmentation.
+    """
+
+    def __init__(self, dataset: str, arrays: dict[str, Tensor], device: torch.device) -> None:
+        self.dataset, self.device, self.augment = dataset, device, Augment()
+        if dataset == "cdp":
+            self.train_glyphs = CDPSampler(arrays["glyphs_train"].to(device).float() / 255)
+            self.test_glyphs = CDPSampler(arrays["glyphs_test"].to(device).float() / 255)
+            self.probe = {s: (arrays[f"probe_{s}_images"], arrays[f"probe_{s}_attrs"])
+                          for s in ("train", "val", "test")}
+        else:
+            self.images = arrays["train_images"].to(device)
+            n_val = len(self.images) // 10  # the last tenth of the training images: the validation probe split
+            labels = arrays["train_labels"]
+            self.probe = {"train": (arrays["train_images"][:-n_val], labels[:-n_val]),
+                          "val": (arrays["train_images"][-n_val:], labels[-n_val:]),
+                          "test": (arrays["test_images"], arrays["test_labels"])}
+
+    def pairs(self, pairing: str, n: int, generator: torch.Generator, held_out: bool = False) -> tuple[Tensor, Tensor]:
+        """``n`` positive pairs ``([n, 3, H, W], [n, 3, H, W])`` in [0, 1]; ``held_out``: test glyphs (CDP)."""
+        if self.dataset == "cdp":
+            sampler = self.test_glyphs if held_out else self.train_glyphs
+            if pairing != "aug":
+                return sampler.pairs(n, pairing, generator)[:2]
+            x = sampler.sample(n, generator)[0]
+        else:
+            idx = torch.randint(len(self.images), (n,), generator=generator, device=self.device)
+            x = self.images[idx].float() / 255
+        return self.augment(x, generator), self.augment(x, generator)
+
+
+def probe_scores(encoder: torch.nn.Module, data: Data, eval_split: str, steps: int, lr: float) -> dict[str, float]:
+    """Linear-probe accuracies on ``eval_split`` (val or test) of a probe trained on the train split.
+
+    CDP: one 4-way probe per attribute (``top1_colour`` ...) and one 64-way probe of the attribute triple
+    (``top1``, ``top5``). CIFAR-100: one 100-way probe (``top1``, ``top5``).
+    """
+    (train_x, train_y), (eval_x, eval_y) = data.probe["train"], data.probe[eval_split]
+    f_train, f_eval = features(encoder, train_x), features(encoder, eval_x)
+    train_y, eval_y = train_y.to(f_train.device), eval_y.to(f_train.device)
+    if data.dataset != "cdp":
+        return linear_probe(f_train, train_y, f_eval, eval_y, 100, steps, lr)
+    out = {}
+    for k, name in enumerate(ATTRIBUTES):
+        out[f"top1_{name}"] = linear_probe(f_train, train_y[:, k], f_eval, eval_y[:, k], VALUES, steps, lr)["top1"]
+    joint = lambda a: (a[:, 0] * VALUES + a[:, 1]) * VALUES + a[:, 2]  # noqa: E731 - the triple as one class
+    out.update(linear_probe(f_train, joint(train_y), f_eval, joint(eval_y), VALUES ** 3, steps, lr))
+    return out
+
+
+def run_unit(p: SSLParams, unit: dict, data: Data, out_dir: str | Path, eval_split: str = "test",
+             post_mi: bool = True) -> dict:
+    """Pretrain, probe and (optionally) estimate post-training MI for one unit; write its files; return numbers."""
+    start = time.perf_counter()
+    cfg = PretrainConfig(objective=unit["objective"], batch_size=unit["batch_size"], steps=p.steps, tau=unit["tau"],
+                         nu=unit["nu"], lr=p.lr, weight_decay=p.weight_decay, width=p.width,
+                         proj_hidden=p.proj_hidden, proj_dim=p.proj_dim, seed=unit["seed"])
+    result = pretrain(cfg, lambda n, g: data.pairs(unit["pairing"], n, g), data.device)
+    tail = max(1, p.steps // 10)  # in-training MI: the readout averaged over the last tenth of the steps
+    row = {**unit, "name": unit_name(unit), "true_mi_bits": true_mi_bits(unit["pairing"]) if unit["pairing"] != "aug"
+           else math.nan, "diverged_step": result.diverged_step,
+           "train_mi_bits": float(np.mean(result.mi_nats[-tail:])) / math.log(2),
+           "train_cap_bits": result.cap_nats / math.log(2) if result.cap_nats is not None else math.nan,
+           "final_loss": float(np.mean(result.loss[-tail:]))}
+    folder = Path(out_dir) / "units" / row["name"]
+    with atomic_path(folder / "encoder.pt") as tmp:
+        torch.save(result.encoder.state_dict(), tmp)
+    write_json(folder / "curve.json", {"loss": result.loss, "mi_nats": result.mi_nats})
+    if result.diverged_step is None:
+        row["probe"] = probe_scores(result.encoder, data, eval_split, p.probe_steps, p.probe_lr)
+        if post_mi:
+            row["post_mi_bits"] = _post_mi(p, unit, data, result.encoder)
+    row["seconds"] = time.perf_counter() - start
+    row["files"] = {"encoder": str(folder / "encoder.pt"), "curve": str(folder / "curve.json")}
+    return row
+
+
+def _post_mi(p: SSLParams, unit: dict, data: Data, encoder: torch.nn.Module) -> dict[str, float]:
+    generator = torch.Generator(device=data.device).manual_seed(10_000 + unit["seed"])  # pairs unseen in pretraining
+    train = data.pairs(unit["pairing"], p.post_pairs, generator)
+    val = data.pairs(unit["pairing"], max(p.post_batch_size, p.post_pairs // 4), generator, held_out=True)
+    settings = TrainSettings(batch_size=p.post_batch_size, lr=p.post_lr, max_steps=p.post_steps,
+                             patience=max(1, p.post_steps // 3), check_every=max(1, p.post_steps // 10),
+                             device=data.device.type, progress=False)
+    return post_training_mi(encoder, train, val, list(p.post_estimators), dict(p.post_critic), settings, unit["seed"])

@@ -1,0 +1,169 @@
+"""The fit core: training-only standardisation, best-state early stopping, grouping-independent runs,
+divergence records, determinism and input errors."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from anchorbench.fit import FitRun, PairedSplit, TrainSettings, fit_critic, fit_runs
+from anchorbench.fit import train as train_module
+
+CRITIC = {"type": "separable", "width": 16, "depth": 1, "embed": 8}
+FAST = TrainSettings(batch_size=32, lr=1e-3, max_steps=120, check_every=20, patience=60, progress=False)
+
+
+def gaussian(n, d=2, rho=0.8, seed=0, flip=False):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d))
+    y = rho * x + math.sqrt(1 - rho**2) * rng.standard_normal((n, d))
+    return x, (-y if flip else y)
+
+
+def split(n_train=400, n_val=200, seed=0, val_shift=0.0, flip_val=False):
+    x, y = gaussian(n_train, seed=seed)
+    xv, yv = gaussian(n_val, seed=seed + 100, flip=flip_val)
+    return PairedSplit(x, y, xv + val_shift, yv + val_shift)
+
+
+def test_standardisation_uses_training_rows_only():
+    """Shifting the validation rows by 1000 changes nothing about training: a single check at the last step
+    means the validation rows only feed the readout, so any leak into the z-score statistics would show."""
+    settings = TrainSettings(**{**FAST.__dict__, "check_every": FAST.max_steps})
+    a = fit_runs([split()], [FitRun(seed=1)], CRITIC, settings)[0]
+    b = fit_runs([split(val_shift=1000.0)], [FitRun(seed=1)], CRITIC, settings)[0]
+    x, y = gaussian(50, seed=7)
+    np.testing.assert_array_equal(a.pmi(x, y), b.pmi(x, y))
+    x_train = split().x_train
+    np.testing.assert_allclose(b.standardize[0].mean, x_train.mean(0))
+    np.testing.assert_allclose(b.standardize[0].std, x_train.std(0))
+
+
+def test_early_stopping_keeps_the_best_state():
+    """Validation pairs follow y = -(rho x + noise): the better the critic learns the training dependence, the
+    worse its validation loss, so the first check (step 20) is the best; the run stops at 20 + patience and
+    must return the step-20 state, i.e. exactly what a run trained for 20 steps returns."""
+    data = [split(flip_val=True)]
+    res = fit_runs(data, [FitRun(seed=2)], CRITIC, FAST)[0]
+    assert res.best_step == 20 and res.stopped_step == 20 + FAST.patience
+    assert res.curve.val_loss.iloc[0] < res.curve.val_loss.iloc[1:].min()
+    short = fit_runs(data, [FitRun(seed=2)], CRITIC, TrainSettings(**{**FAST.__dict__, "max_steps": 20}))[0]
+    x, y = gaussian(64, seed=5)
+    np.testing.assert_array_equal(res.pmi(x, y), short.pmi(x, y))
+    assert res.mi_nats == short.mi_nats
+    assert list(res.curve.columns) == ["step", "train_loss", "val_loss", "val_mi_bits"]
+
+
+def test_a_run_gives_the_same_numbers_alone_or_batched():
+    """Seed 3's infonce_anchor run alone vs in one module with other estimators, seeds and another split
+    (some of which stop at other steps: a stopped run must not change while the others train on)."""
+    data = [split(), split(seed=9)]
+    alone = fit_runs(data, [FitRun(0, "infonce_anchor", {}, 3)], CRITIC, FAST)[0]
+    runs = [FitRun(1, "js", {}, 0), FitRun(0, "infonce_anchor", {}, 3), FitRun(1, "infonce_anchor", {}, 3),
+            FitRun(0, "chi2", {}, 3), FitRun(0, "infonce_anchor", {"nu": 0.5}, 1)]
+    grouped = fit_runs(data, runs, CRITIC, FAST)
+    assert [r.run for r in grouped] == runs
+    x, y = gaussian(64, seed=5)
+    np.testing.assert_allclose(grouped[1].pmi(x, y), alone.pmi(x, y), rtol=1e-5, atol=1e-6)
+    assert grouped[1].mi_nats == pytest.approx(alone.mi_nats, rel=1e-5)
+    assert grouped[1].best_step == alone.best_step and grouped[1].stopped_step == alone.stopped_step
+
+
+def test_same_seed_same_numbers():
+    x, y = gaussian(600)
+    a = fit_critic(x, y, seeds=[0, 1], critic=CRITIC, settings=FAST)
+    b = fit_critic(x, y, seeds=[0, 1], critic=CRITIC, settings=FAST)
+    assert a.per_seed_bits == b.per_seed_bits and a.per_seed_bits[0] != a.per_seed_bits[1]
+    assert a.curve.equals(b.curve) and set(a.curve.seed) == {0, 1}
+    assert a.mi_bits == pytest.approx(np.mean(a.per_seed_bits)) and a.mi_bits_sd > 0
+    assert a.mi_nats == pytest.approx(a.mi_bits * math.log(2))
+    assert len(a.val_rows) == 120 and len(np.intersect1d(a.train_rows, a.val_rows)) == 0
+
+
+def test_divergence_is_recorded_and_isolated(monkeypatch):
+    """Seed 1's training batches turn to NaN after 30 steps: it is recorded as diverged (MI NaN, no PMI);
+    seed 0, in the same module, is unaffected."""
+    original = train_module.BatchStream.next
+    calls = {}
+
+    def poisoned(self):
+        seed = self.generator.initial_seed()
+        calls[seed] = calls.get(seed, 0) + 1
+        x, y = original(self)
+        return (torch.full_like(x, math.nan), y) if seed == 1 and calls[seed] > 30 else (x, y)
+
+    data = [split()]
+    clean = fit_runs(data, [FitRun(seed=0)], CRITIC, FAST)[0]
+    monkeypatch.setattr(train_module.BatchStream, "next", poisoned)
+    ok, bad = fit_runs(data, [FitRun(seed=0), FitRun(seed=1)], CRITIC, FAST)
+    assert bad.diverged_step == 31 and math.isnan(bad.mi_bits) and bad.stopped_step == 40
+    assert ok.diverged_step is None and ok.mi_nats == pytest.approx(clean.mi_nats, rel=1e-5)
+    with pytest.raises(ValueError, match="diverged at step 31"):
+        bad.pmi(*gaussian(4))
+
+
+def test_pmi_of_an_unidentified_estimator_warns_or_raises():
+    x, y = gaussian(600)
+    fit = fit_critic(x, y, estimator="infonce", seeds=1, critic=CRITIC, settings=FAST)
+    assert not fit.identified
+    with pytest.warns(UserWarning, match="C\\(y\\)"):
+        assert fit.pmi(x[:5], y[:5]).shape == (5,)
+    with pytest.raises(ValueError, match="does not identify"):
+        fit.pmi(x[:5], y[:5], strict=True)
+
+
+def test_pmi_shapes_one_column_input_and_pd_critics():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(600)  # 1-D: one column
+    y = x + 0.5 * rng.standard_normal(600)
+    fit = fit_critic(x, y, estimator="spherical", hparams={"parametrization": "pd"}, seeds=1, critic=CRITIC,
+                     settings=FAST)
+    assert fit.identified and fit.results[0].critic.output == "pd"
+    assert fit.pmi(x[:7], y[:7]).shape == (7,)
+    grid = fit.pmi_grid(x[:3], y[:5])
+    assert grid.shape == (3, 5) and np.isfinite(grid).all()
+    np.testing.assert_allclose(np.diag(fit.pmi_grid(x[:4], y[:4])), fit.pmi(x[:4], y[:4]), rtol=1e-5, atol=1e-6)
+
+
+def test_joint_critic_grid_in_chunks():
+    x, y = gaussian(600)
+    fit = fit_critic(x, y, seeds=1, critic={"type": "joint", "width": 8, "depth": 1}, settings=FAST)
+    grid = fit.pmi_grid(x[:300], y[:5])  # 300 rows: several chunks of the joint critic's square blocks
+    np.testing.assert_allclose(np.diag(grid[:5]), fit.pmi(x[:5], y[:5]), rtol=1e-5, atol=1e-6)
+
+
+BAD_INPUTS = [
+    (dict(x=np.zeros((10, 2)), y=np.zeros((11, 2))), "same number of rows"),
+    (dict(x=np.full((600, 2), np.nan)), "x has NaN or inf"),
+    (dict(y=np.c_[np.ones(600), np.arange(600.0)]), "y.*constant column"),
+    (dict(x=np.ones((100, 2)), y=np.ones((100, 2))), "too few samples"),
+    (dict(x=np.array([["a", "b"]] * 600)), "x must hold real numbers"),
+    (dict(x=np.zeros((600, 2, 2))), "x must be 2-D"),
+    (dict(estimator="nope"), "unknown estimator"),
+    (dict(hparams={"bogus": 1}), "unknown \\['bogus'\\]"),
+    (dict(critic="mlp"), "critic must be a dict with 'type'"),
+    (dict(val_fraction=1.5), "val_fraction"),
+    (dict(seeds=0), "seeds"),
+    (dict(critic={"type": "separable", "output": "pd"}), "does not fit estimator"),
+]
+
+
+@pytest.mark.parametrize("kwargs, message", BAD_INPUTS, ids=[m for _, m in BAD_INPUTS])
+def test_bad_inputs_name_the_problem(kwargs, message):
+    x, y = gaussian(600)
+    args = {"x": x, "y": y, "critic": CRITIC, "settings": FAST, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        fit_critic(args.pop("x"), args.pop("y"), **args)
+
+
+def test_bad_settings_and_runs():
+    with pytest.raises(ValueError, match="TrainSettings.lr"):
+        TrainSettings(lr=0)
+    with pytest.raises(ValueError, match="TrainSettings.device"):
+        TrainSettings(device="tpu")
+    with pytest.raises(ValueError, match="runs\\[0\\].data"):
+        fit_runs([split()], [FitRun(data=1)], CRITIC, FAST)
+    with pytest.raises(ValueError, match="splits\\[0\\].x_val.*NaN"):
+        fit_runs([PairedSplit(*gaussian(400), np.full((200, 2), np.nan), np.zeros((200, 2)))], [FitRun()],
+                 CRITIC, FAST)

@@ -1,0 +1,73 @@
+"""The synthetic stand-in: sizes of the real sets, determinism (byte-identical files), a sane oracle."""
+
+import numpy as np
+import pytest
+
+from anchorbench.protein import synthetic
+from anchorbench.protein.config import ProteinDataParams
+from anchorbench.protein.dataset import load, sha256
+from anchorbench.protein.evaluate import auroc
+from anchorbench.protein.prepare import finish, prepare
+from anchorbench.protein.split import outer_split
+from tests.anchorbench.protein._helpers import small_ligand
+
+
+@pytest.fixture(scope="module")
+def full():
+    return {name: synthetic.generate(name) for name in ("kinase", "ligand")}
+
+
+@pytest.mark.parametrize("name,proteins,pairs", [("kinase", 5150, 22229), ("ligand", 1702, 4496)])
+def test_sized_like_the_real_sets(full, name, proteins, pairs):
+    ps = full[name]
+    assert ps.n_proteins == proteins and ps.n_pairs == pairs
+    assert ps.embeddings.shape == (proteins, 1024) and ps.embeddings.dtype == np.float32
+    assert len(np.unique(np.r_[ps.src, ps.dst])) == proteins  # every protein takes part in a pair
+    assert len(np.unique(ps.src * proteins + ps.dst)) == pairs  # distinct pairs
+    t = ps.truth
+    assert t.source_role[ps.src].all() and t.target_role[ps.dst].all()  # the roles are respected
+    if name == "ligand":
+        assert not (t.source_role & t.target_role).any()
+
+
+def test_oracle_auroc_is_a_sane_ceiling_and_kinase_is_harder(full):
+    values = {}
+    for name, ps in full.items():
+        splits = [outer_split(ps, 170, 0, t) for t in range(4)]
+        values[name] = np.mean([auroc(ps.truth.log_weight(s.held_out, s.held_out), s.labels) for s in splits])
+        # a random score is at chance level on the same queries
+        rng = np.random.default_rng(0)
+        assert abs(np.mean([auroc(rng.random(s.labels.shape), s.labels) for s in splits]) - 0.5) < 0.1
+    assert 0.85 < values["kinase"] < values["ligand"] < 1.0
+
+
+def test_same_params_give_byte_identical_files(tmp_path):
+    p = ProteinDataParams(source="synthetic", scale=0.12, datasets=["ligand"])
+    manifests = []
+    for run in ("a", "b"):
+        prepared = [prepare(p, tmp_path / run, "ligand")]
+        manifests.append(finish(p, tmp_path / run, prepared))
+    assert manifests[0]["files"] == manifests[1]["files"]
+    assert set(manifests[0]["files"]) == {"ligand/proteins.csv", "ligand/embeddings.npy", "ligand/pairs.csv",
+                                          "ligand/truth.npz"}
+    for rel, digest in manifests[0]["files"].items():
+        assert sha256(tmp_path / "b" / rel) == digest
+    other = finish(p, tmp_path / "c", [prepare(p.model_copy(update={"seed": 1}), tmp_path / "c", "ligand")])
+    assert other["files"]["ligand/embeddings.npy"] != manifests[0]["files"]["ligand/embeddings.npy"]
+
+
+def test_saved_dataset_loads_back_identically(tmp_path):
+    from anchorbench.protein.dataset import save
+
+    ps = small_ligand()
+    save(ps, tmp_path)
+    back = load(tmp_path, "ligand")
+    np.testing.assert_array_equal(back.embeddings, ps.embeddings)
+    np.testing.assert_array_equal(back.src, ps.src)
+    np.testing.assert_array_equal(back.dst, ps.dst)
+    np.testing.assert_array_equal(back.truth.log_weight(ps.src, ps.dst), ps.truth.log_weight(ps.src, ps.dst))
+
+
+def test_missing_dataset_names_the_stage(tmp_path):
+    with pytest.raises(FileNotFoundError, match="protein_data stage"):
+        load(tmp_path, "kinase")

@@ -1,0 +1,53 @@
+"""The cdp_data / ssl params sections: profiles fill the scale keys; bad values name the key."""
+
+import pytest
+import yaml
+
+from anchorbench.config import parse_params
+from anchorbench.paths import REPO
+
+
+def _raw(**ssl):
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw.setdefault("ssl", {})
+    raw["ssl"] = {**(raw["ssl"] or {}), **ssl}
+    return raw
+
+
+def test_profiles_fill_scale_keys():
+    for profile in ("smoke", "default", "paper"):
+        raw = _raw()
+        raw["profile"] = profile
+        p = parse_params(raw)
+        assert p.ssl.steps and p.ssl.batch_size and p.ssl.pairings and p.cdp_data.probe_sizes
+        assert p.ssl.post_batch_size > p.ssl.batch_size
+    assert parse_params({**_raw(), "profile": "paper"}).ssl.dataset == "cifar100"
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("objectives", ["simclr"], "ssl.objectives"),
+    ("pairings", ["cx"], "ssl.pairings"),
+    ("post_estimators", ["nope"], "unknown estimator"),
+    ("temperature", {"infonce": 0.0}, "temperatures must be > 0"),
+    ("post_batch_size", 8, "must exceed the training batch_size"),
+    ("lr", -1, "ssl.lr"),
+    ("colour", 1, "unknown key"),
+])
+def test_bad_ssl_values(key, value, message):
+    with pytest.raises(ValueError, match=message):
+        parse_params(_raw(**{key: value}))
+
+
+def test_bad_cdp_values():
+    raw = _raw()
+    raw["cdp_data"] = {**(raw.get("cdp_data") or {}), "digits": [0, 0, 1, 2]}
+    with pytest.raises(ValueError, match="cdp_data.digits"):
+        parse_params(raw)
+    raw["cdp_data"] = {"glyph_source": "emnist"}
+    with pytest.raises(ValueError, match="cdp_data.glyph_source"):
+        parse_params(raw)
+
+
+def test_cifar_needs_augmentation_pairs():
+    with pytest.raises(ValueError, match="only \\['aug'\\]"):
+        parse_params(_raw(dataset="cifar100", pairings=["cd"]))

@@ -1,0 +1,83 @@
+"""The protein flows end to end under the Prefect test harness (smoke profile, ligand stand-in only)."""
+
+import asyncio
+import json
+
+import mlflow
+import optuna
+import pandas as pd
+import pytest
+import yaml
+
+from anchorbench.config import load_params
+from anchorbench.paths import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def _smoke_params(tmp_path) -> str:
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["profile"] = "smoke"
+    raw["protein_data"] |= {"datasets": ["ligand"]}
+    raw["protein"] |= {"tune_storage": f"sqlite:///{tmp_path / 'optuna.db'}"}
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
+def test_data_tune_train_write_every_output(prefect_harness, isolated):
+    from prefect.client.orchestration import get_client
+
+    from flows.protein import data_flow, train_flow, tune_flow
+
+    params_path = _smoke_params(isolated)
+    p = load_params(params_path).protein
+    manifest = data_flow(params_path=params_path)
+    assert set(manifest["files"]) == {f"ligand/{f}" for f in ("proteins.csv", "embeddings.npy", "pairs.csv",
+                                                               "truth.npz")}
+    assert json.loads((isolated / "data/protein/manifest.json").read_text()) == manifest
+
+    best = tune_flow(params_path=params_path)
+    assert set(best["ligand"]) == {"nu", "width"} and best["ligand"]["width"] in p.tune_widths
+    study = optuna.load_study(study_name="protein-ligand-smoke", storage=f"sqlite:///{isolated / 'optuna.db'}")
+    assert study.direction == optuna.study.StudyDirection.MAXIMIZE and len(study.trials) == p.tune_trials
+
+    out = train_flow(params_path=params_path)
+    res = isolated / "results" / "protein"
+    for name in ("auroc.csv", "summary.csv", "metrics.json", "roc.png", "pmi_hist.png"):
+        assert (res / name).stat().st_size > 0, name
+    per_trial = pd.read_csv(res / "auroc.csv")
+    assert set(per_trial.objective) == set(p.objectives) | {"oracle"}
+    assert len(per_trial) == p.trials * (len(p.objectives) + 1)
+    ok = per_trial[per_trial.status == "ok"]
+    assert ok.auroc.between(0, 1).all() and len(ok) >= len(per_trial) - 1
+    metrics = json.loads((res / "metrics.json").read_text())["auroc"]["ligand"]
+    assert metrics["oracle"]["auroc_mean"] > 0.8
+    assert len(list((res / "trials" / "ligand").glob("trial_*.npz"))) == p.trials
+
+    runs = mlflow.search_runs(experiment_names=["protein"])
+    children = runs[runs["tags.mlflow.parentRunId"] == out["mlflow_run_id"]]
+    assert len(children) == len(per_trial)
+    assert {"metrics.auroc", "metrics.steps_trained", "tags.dataset", "tags.objective", "tags.trial",
+            "tags.git_commit"} <= set(children.columns)
+    anchor = children[children["tags.objective"] == "infonce_anchor"]
+    assert anchor["metrics.early_stop_step"].notna().all()
+    client = mlflow.tracking.MlflowClient()
+    artifacts = {a.path for a in client.list_artifacts(out["mlflow_run_id"], "figures")}
+    assert "figures/roc.png" in artifacts
+    tune_runs = mlflow.search_runs(experiment_names=["protein_tune"])
+    assert (tune_runs["tags.role"] == "study").sum() == 1 and len(tune_runs) == 1 + p.tune_trials
+
+    async def artifact_keys():
+        async with get_client() as client:
+            return {a.key for a in await client.read_artifacts()}
+
+    assert {"protein-data", "protein-tune", "protein-auroc"} <= asyncio.run(artifact_keys())
+
+
+def test_main_parses_stages():
+    from flows.protein import STAGES, main
+
+    assert STAGES == ("data", "tune", "train", "all")
+    with pytest.raises(SystemExit):
+        main(["bogus"])

@@ -1,0 +1,170 @@
+"""Bad input, each one a case: a one-line error naming the setting or file and what is allowed, exit
+status 2, no traceback, and nothing left behind (no output files, no MLflow or Optuna store).
+
+Params cases go through ``anchorbench run <experiment>`` (validated before any flow or server starts);
+mirror cases through the data stage's pre-flight check; argument cases through argparse.
+"""
+
+import copy
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from anchorbench.paths import REPO
+from flows.cli import main
+
+BASE = yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def _with(dotted: str, value):
+    raw = copy.deepcopy(BASE)
+    *parents, key = dotted.split(".")
+    block = raw
+    for name in parents:
+        block = block.setdefault(name, {})
+    block[key] = value
+    return raw
+
+
+def _mi(dotted: str, value, pattern: str):
+    """A case: (experiment, params.yaml with ``dotted`` set to ``value``, what the one-line error must say)."""
+    return "mi-benchmark", _with(dotted, value), pattern
+
+
+PARAMS_CASES = [
+    _mi("mi_benchmark.lr", "fast", r"mi_benchmark\.lr: Input should be a valid number"),
+    _mi("mi_benchmark.lr", -1, r"mi_benchmark\.lr: Input should be greater than 0"),
+    _mi("mi_benchmark.lrr", 0.1, r"mi_benchmark\.lrr: unknown key"),
+    _mi("tune.nu_range", [20, 0.05], r"tune\.nu_range: must be \[low, high\] with 0 < low < high"),
+    _mi("tune.temperature_range", [0, 1], r"tune\.temperature_range: must be \[low, high\]"),
+    _mi("mi_benchmark.estimators", ["foo"],
+        r"mi_benchmark\.estimators: unknown estimator\(s\) \['foo'\]; allowed: .*nwj"),
+    _mi("mi_benchmark.estimator_params", {"infonce_anchor": {"mu": 1}},
+        r"mi_benchmark\.estimator_params: estimator 'infonce_anchor' takes hyperparameters "
+        r"\['nu', 'K', 'parametrization'\], got unknown \['mu'\]"),
+    _mi("mi_benchmark.estimator_params", {"infonce_anchor": {"nu": -2}},
+        r"mi_benchmark\.estimator_params: nu must be a finite"),
+    _mi("mi_benchmark.sources", 4, r"mi_benchmark: levels_bits must lie in \[0, sources = 4\] bits"),
+    _mi("mi_benchmark.levels_bits", [2, 12], r"mi_benchmark: levels_bits must lie in \[0, sources = 10\]"),
+    _mi("mi_benchmark.critics", ["mlp"], r"mi_benchmark\.critics\.0: .*'joint', 'separable'"),
+    _mi("mi_benchmark.domains", ["cifar"], r"mi_benchmark\.domains\.0: .*'gaussian', 'mnist'"),
+    _mi("mi_benchmark.precision", "fp16", r"mi_benchmark\.precision: .*'fp32' or 'bf16'"),
+    _mi("mi_benchmark.device", "tpu", r"mi_benchmark\.device: .*'auto', 'cpu' or 'cuda'"),
+    _mi("mi_benchmark.batch_size", 1, r"mi_benchmark\.batch_size: .*greater than or equal to 2"),
+    _mi("mi_benchmark.seeds", 0, r"mi_benchmark\.seeds: .*greater than or equal to 1"),
+    _mi("mi_benchmark.gaussian_transform", "square", r"mi_benchmark\.gaussian_transform: .*'cubic'"),
+    _mi("mi_benchmark.estimators", [], r"mi_benchmark\.estimators: .*at least 1 item"),
+    _mi("tune.widths", [], r"tune\.widths: must be a non-empty list"),
+    _mi("tune.critics", ["mlp"], r"tune\.critics\.0: .*'joint', 'separable' or 'bilinear'"),
+    _mi("tune.domain", "cifar", r"tune\.domain: .*'gaussian', 'mnist' or 'imdb_bert'"),
+    _mi("tune.n_trials", 0, r"tune\.n_trials: .*greater than or equal to 1"),
+    _mi("data.domains", ["cifar"], r"data\.domains\.0: .*'mnist' or 'imdb_bert'"),
+    _mi("data.verify_hashes", "maybe", r"data\.verify_hashes: Input should be a valid boolean"),
+    _mi("profile", "huge", r"profile: must be one of \['smoke', 'default', 'paper'\]"),
+    _mi("mi_benchmark", [1, 2], r"mi_benchmark: Input should be a valid dictionary"),
+]
+
+
+@pytest.fixture
+def sandbox(tmp_path, monkeypatch):
+    """Every store and output under tmp_path/home; returns it (it must stay empty)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("ANCHORBENCH_HOME", str(home))
+    monkeypatch.setenv("ANCHORBENCH_OUTPUTS", str(home / "out"))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow.db'}")
+    return home
+
+
+def _one_line_error(capsys, pattern: str) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert re.search(pattern, err), err
+    return err
+
+
+@pytest.mark.parametrize("experiment,raw,pattern", PARAMS_CASES,
+                         ids=[f"{e}:{p.split(':')[0][:40]}" for e, _, p in PARAMS_CASES])
+def test_bad_params(experiment, raw, pattern, sandbox, tmp_path, capsys):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["run", experiment, "--params", str(path)]) == 2
+    _one_line_error(capsys, r"^anchorbench: error: params\.yaml: " + pattern)
+    assert list(sandbox.iterdir()) == []  # no outputs, no scratch tree, no MLflow or Optuna store
+
+
+@pytest.mark.parametrize("content,pattern", [
+    ("mi_benchmark: [unclosed\n", r"is not valid YAML"),
+    (None, r"params file '.*nowhere\.yaml' not found"),
+    ("- a\n- b\n", r"params\.yaml: must be a mapping of sections, got list"),
+])
+def test_bad_params_files(content, pattern, sandbox, tmp_path, capsys):
+    path = tmp_path / ("params.yaml" if content is not None else "nowhere.yaml")
+    if content is not None:
+        path.write_text(content)
+    assert main(["run", "mi-benchmark", "--params", str(path)]) == 2
+    _one_line_error(capsys, pattern)
+    assert list(sandbox.iterdir()) == []
+
+
+ARGUMENT_CASES = [
+    (["run", "nothing"], "invalid choice: 'nothing'"),
+    (["run", "mi-benchmark", "--stage", "deploy"], "invalid choice: 'deploy'"),
+    (["run", "mi-benchmark", "--profile", "huge"], "invalid choice: 'huge'"),
+    (["run", "mi-benchmark", "--runner", "spark"], "invalid choice: 'spark'"),
+    (["run", "pipeline", "--profile", "smoke"], "unrecognized arguments: --profile smoke"),
+    (["compare", "--statistic", "median"], "invalid choice: 'median'"),
+    (["compare", "--format", "xlsx"], "invalid choice: 'xlsx'"),
+    (["serve", "--port", "80"], "unrecognized arguments: --port 80"),
+    ([], "the following arguments are required: command"),
+]
+
+
+@pytest.mark.parametrize("argv,needle", ARGUMENT_CASES, ids=[" ".join(a) or "empty" for a, _ in ARGUMENT_CASES])
+def test_bad_arguments(argv, needle, sandbox, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and needle in err.splitlines()[-1] and "Traceback" not in err
+    assert list(sandbox.iterdir()) == []
+
+
+def _mirror_copy(tmp_path: Path, data_mirror: Path, monkeypatch) -> Path:
+    """A copy of the mirror's MNIST files whose current hashes count as the published ones (so the check
+    works on the real mirror and on the fake one alike)."""
+    from anchorbench import mirror
+
+    root = tmp_path / "mirror"
+    for rel in ("mnist/t10k-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(data_mirror / rel, root / rel)
+        monkeypatch.setitem(mirror.KNOWN_SHA256, rel, mirror.sha256(root / rel))
+    return root
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage,pattern", [
+    (lambda p: p.unlink(), r"data file 'mnist/t10k-labels-idx1-ubyte\.gz' not found .*data\.mirror"),
+    (_truncate, r"t10k-labels-idx1-ubyte\.gz' is truncated or corrupted: sha256"),
+    (_flip_a_byte, r"t10k-labels-idx1-ubyte\.gz' is truncated or corrupted: sha256"),
+], ids=["missing", "truncated", "corrupted"])
+def test_bad_mirror_files(damage, pattern, data_mirror, sandbox, tmp_path, monkeypatch, capsys):
+    root = _mirror_copy(tmp_path, data_mirror, monkeypatch)
+    damage(root / "mnist/t10k-labels-idx1-ubyte.gz")
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(BASE | {"data": {"mirror": str(root), "domains": ["mnist"]}}))
+    assert main(["run", "mi-benchmark", "--stage", "data", "--params", str(params)]) == 2
+    _one_line_error(capsys, r"^python -m flows\.mi_benchmark: error: .*" + pattern)
+    assert list(sandbox.iterdir()) == []  # refused before the flow: no pools, no scratch tree, no stores
