@@ -20,8 +20,7 @@ from anchorbench.io import write_frame, write_json
 from anchorbench.ssl.run import plan_units, unit_name
 from flows.entry import stage_main
 from flows.runners import task_runner
-from tasks.ssl import cdp_data_task, log_ssl_task, ssl_unit_task, summarise_task
-from tasks.ssl_tune import tune_ssl_task
+from tasks.ssl import cdp_data_task, log_ssl_task, ssl_unit_task, summarise_task, tune_ssl_task
 from tasks.tracking import code_version
 
 STAGES = ("cdp_data", "ssl_tune", "ssl", "all")

@@ -10,13 +10,15 @@ import torch
 from prefect import task
 from prefect.cache_policies import INPUTS, TASK_SOURCE
 
-from anchorbench import names
+from anchorbench import names, paths
 from anchorbench.io import write_frame, write_json
 from anchorbench.ssl.config import CDPDataParams, SSLParams
 from anchorbench.ssl.data import build_cdp, load_cdp
 from anchorbench.ssl.plots import mi_accuracy_figure, mi_figure, probe_figure
 from anchorbench.ssl.run import Data, resolve_device, run_unit
 from anchorbench.ssl.summary import metrics, mi_table, probe_table, summary_table
+from anchorbench.ssl.tuning import Diverged, suggest, trial_value
+from anchorbench.studies import open_study, run_trials
 from tasks.tracking import base_tags, log_figure_files, use_experiment
 
 
@@ -95,3 +97,29 @@ def log_ssl_task(rows: list[dict], files: dict[str, str], params_hash: str, prof
         mlflow.log_metrics(_finite(json.loads(Path(files["metrics"]).read_text()).get("claims", {})))
         log_figure_files(*[Path(v) for v in files.values()])
         return parent.info.run_id
+
+
+@task(name="ssl-study", task_run_name="ssl-study-{objective}")
+def tune_ssl_task(p: SSLParams, objective: str, data_dir: str, mirror: str | None, profile: str) -> dict:
+    """Run ``tune_trials`` trials of the study ``<tune_study_name>-<objective>-<pairing>-<profile>``."""
+    data = load_data(p, data_dir, mirror)
+    name = f"{p.tune_study_name}-{objective}-{p.tune_pairing}-{profile}"
+    study = open_study(name, paths.optuna_storage(p.tune_storage), p.tune_sampler_seed, direction="maximize")
+    use_experiment(names.SSL_TUNE)
+    tags = base_tags("", objective=objective, **{names.TAG_ROLE: names.ROLE_SSL_STUDY})
+    with mlflow.start_run(run_name=name, tags=tags):
+        def objective_fn(trial):
+            hp = suggest(trial, p, objective)
+            value = trial_value(p, objective, hp, data)
+            with mlflow.start_run(run_name=f"{name}-{trial.number}", nested=True):
+                mlflow.log_params(hp)
+                mlflow.log_metric("val_top1", value)
+            return value
+
+        run_trials(study, objective_fn, p.tune_trials, catch=(Diverged,))  # resumes: stops at tune_trials
+    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+    if not complete:
+        raise RuntimeError(f"study {name}: no trial completed ({len(study.trials)} failed)")
+    table = [{"number": t.number, "value": t.value, "state": t.state.name, **t.params} for t in study.trials]
+    return {"objective": objective, "study": name, "best_params": study.best_params, "best_value": study.best_value,
+            "table": table}
