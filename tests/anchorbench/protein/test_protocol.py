@@ -34,8 +34,11 @@ def test_run_trial_scores_every_objective(smoke):
         assert 0.0 <= o.auroc <= 1.0 and o.steps_trained >= 1
     critics = [o for o in outcomes if o.objective != "lmi"]
     assert all(o.best_step is not None and o.best_step <= o.steps_trained <= smoke.max_steps for o in critics)
-    again = run_trial(ps, split, objectives_for(smoke, None)[:1], smoke, seed=0)  # same seed, same numbers
-    np.testing.assert_array_equal(again[0].grid, outcomes[0].grid)
+    # same seed, same numbers, alone or batched with the other objectives: equal up to the rounding of the
+    # batched GEMMs (with several threads their blocking depends on how many runs share a module)
+    again = run_trial(ps, split, objectives_for(smoke, None)[:1], smoke, seed=0)
+    np.testing.assert_allclose(again[0].grid, outcomes[0].grid, rtol=1e-4, atol=1e-6)
+    assert again[0].auroc == pytest.approx(outcomes[0].auroc, abs=1e-3)
 
 
 def test_lmi_scores_new_pairs_against_training_latents_only():
