@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
+from anchorbench.io import sha256
 from anchorbench.paths import REPO
 
 ENV = "ANCHORBENCH_DATA_MIRROR"
@@ -26,14 +26,6 @@ KNOWN_SHA256 = {
     "mnist/t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
     "imdb_bert/imdb_bert_finetuned.npz": "757667d9063a95adaf23e32f536cc301ca643ac5876e89d9427035ac66e6d197",
 }
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def expected_sha256(relpath: str, path: Path) -> str | None:

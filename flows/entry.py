@@ -7,8 +7,27 @@ file or a bad argument prints one line naming it and exits with status 2, with n
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
+from pathlib import Path
 from typing import Callable
+
+
+def run_name() -> str:
+    """A flow run's readable name, ``<flow>-<profile>-<start time>`` (used as ``flow_run_name``)."""
+    from prefect import runtime
+
+    from anchorbench.config import load_params
+
+    params = runtime.flow_run.parameters or {}
+    profile = load_params(params.get("params_path", "params.yaml")).profile
+    return f"{runtime.flow_run.flow_name}-{profile}-{runtime.flow_run.scheduled_start_time:%Y%m%d-%H%M%S}"
+
+
+def manifest_version(data_dir: Path) -> str:
+    """Short hash of a data stage's ``manifest.json`` (a cache key of what trains on it), or ``none``."""
+    manifest = Path(data_dir) / "manifest.json"
+    return hashlib.sha256(manifest.read_bytes()).hexdigest()[:12] if manifest.exists() else "none"
 
 
 def stage_main(prog: str, description: str, stages: dict[str, Callable[..., object]],

@@ -5,10 +5,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
-from pathlib import Path
 
 import pandas as pd
 from prefect import flow, runtime, unmapped
@@ -19,7 +17,7 @@ from anchorbench.config import load_params
 from anchorbench.io import write_frame, write_json
 from anchorbench.mi_benchmark.plan import GroupSpec, plan_groups
 from anchorbench.mi_benchmark.pools import check_sources
-from flows.entry import stage_main
+from flows.entry import manifest_version, run_name, stage_main
 from flows.runners import task_runner
 from tasks.mi_benchmark import (
     effective_truth_task,
@@ -34,18 +32,7 @@ from tasks.tracking import code_version
 STAGES = ("data", "tune", "train", "all")
 
 
-def _run_name() -> str:
-    params = runtime.flow_run.parameters or {}
-    profile = load_params(params.get("params_path", "params.yaml")).profile
-    return f"{runtime.flow_run.flow_name}-{profile}-{runtime.flow_run.scheduled_start_time:%Y%m%d-%H%M%S}"
-
-
-def _data_version(pools_dir: Path) -> str:
-    manifest = pools_dir / "manifest.json"
-    return hashlib.sha256(manifest.read_bytes()).hexdigest()[:12] if manifest.exists() else "none"
-
-
-@flow(name="mi-benchmark-data", flow_run_name=_run_name, log_prints=True)
+@flow(name="mi-benchmark-data", flow_run_name=run_name, log_prints=True)
 def data_flow(params_path: str = "params.yaml") -> dict:
     """Prepare the MNIST / IMDB-BERT pools and their manifest (data/pools)."""
     params = load_params(params_path)
@@ -56,7 +43,7 @@ def data_flow(params_path: str = "params.yaml") -> dict:
     return manifest
 
 
-@flow(name="mi-benchmark-tune", flow_run_name=_run_name, log_prints=True)
+@flow(name="mi-benchmark-tune", flow_run_name=run_name, log_prints=True)
 def tune_flow(params_path: str = "params.yaml") -> dict:
     """Optuna studies; writes results/tune/{best_params.json, trials.csv, metrics.json}."""
     params = load_params(params_path)
@@ -80,7 +67,7 @@ def tune_flow(params_path: str = "params.yaml") -> dict:
     return best
 
 
-@flow(name="mi-benchmark-train", flow_run_name=_run_name, log_prints=True)
+@flow(name="mi-benchmark-train", flow_run_name=run_name, log_prints=True)
 def train_flow(params_path: str = "params.yaml") -> dict:
     """Train every group, then write estimates, summary, metrics, figures and the MLflow record."""
     params = load_params(params_path)
@@ -88,7 +75,7 @@ def train_flow(params_path: str = "params.yaml") -> dict:
     best_file = paths.TUNE / "best_params.json"
     tuned = json.loads(best_file.read_text()) if best_file.exists() else None
     groups = plan_groups(p, tuned)
-    data_version, code = _data_version(paths.POOLS), code_version()
+    data_version, code = manifest_version(paths.POOLS), code_version()
     futures = train_group_task.map(groups, unmapped(str(paths.POOLS)), unmapped(str(paths.MI_BENCHMARK_GROUPS)),
                                    unmapped(data_version), unmapped(code))
     outputs = [f.result() for f in futures]
@@ -124,7 +111,7 @@ def _bias_markdown(summary_csv: str, header: str) -> str:
     return "\n".join(["## MI benchmark: bias (bits) per true-MI level", "", header, "", table.round(2).to_markdown()])
 
 
-@flow(name="mi-benchmark", flow_run_name=_run_name, log_prints=True)
+@flow(name="mi-benchmark", flow_run_name=run_name, log_prints=True)
 def mi_benchmark_flow(params_path: str = "params.yaml") -> dict:
     """The whole experiment: data -> tune -> train, as subflows."""
     data_flow(params_path=params_path)

@@ -17,7 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 from anchorbench import paths
 from anchorbench.config import load_params
 from anchorbench.protein.config import ProteinParams
-from flows.entry import stage_main
+from flows.entry import run_name, stage_main
 from flows.runners import task_runner
 from tasks.protein import (
     ORACLE,
@@ -33,13 +33,7 @@ from tasks.protein import (
 STAGES = ("data", "tune", "train", "all")
 
 
-def _run_name() -> str:
-    params = runtime.flow_run.parameters or {}
-    profile = load_params(params.get("params_path", "params.yaml")).profile
-    return f"{runtime.flow_run.flow_name}-{profile}-{runtime.flow_run.scheduled_start_time:%Y%m%d-%H%M%S}"
-
-
-@flow(name="protein-data", flow_run_name=_run_name, log_prints=True)
+@flow(name="protein-data", flow_run_name=run_name, log_prints=True)
 def data_flow(params_path: str = "params.yaml") -> dict:
     """Write each dataset (synthetic stand-in or the real files) and the manifest under data/protein."""
     p = load_params(params_path).protein_data
@@ -55,7 +49,7 @@ def data_flow(params_path: str = "params.yaml") -> dict:
     return manifest
 
 
-@flow(name="protein-tune", flow_run_name=_run_name, log_prints=True)
+@flow(name="protein-tune", flow_run_name=run_name, log_prints=True)
 def tune_flow(params_path: str = "params.yaml") -> dict:
     """Optuna per dataset: InfoNCE-anchor's nu and width by AUROC on training proteins only; best_params.json."""
     params = load_params(params_path)
@@ -84,7 +78,7 @@ def _tuned(p: ProteinParams) -> dict:
     return json.loads(path.read_text())
 
 
-@flow(name="protein", flow_run_name=_run_name, log_prints=True)
+@flow(name="protein", flow_run_name=run_name, log_prints=True)
 def train_flow(params_path: str = "params.yaml") -> dict:
     """Every (dataset, trial) as a task; then AUROC tables, figures, MLflow and a markdown artifact."""
     params = load_params(params_path)
@@ -123,7 +117,7 @@ def auroc_markdown(summary_csv: str, profile: str, run_id: str, order: list[str]
                       table.to_markdown()])
 
 
-@flow(name="protein-all", flow_run_name=_run_name, log_prints=True)
+@flow(name="protein-all", flow_run_name=run_name, log_prints=True)
 def protein_flow(params_path: str = "params.yaml") -> dict:
     """The whole experiment: data -> tune -> train, as subflows."""
     data_flow(params_path=params_path)

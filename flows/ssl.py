@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from anchorbench import paths
 from anchorbench.config import load_params
 from anchorbench.io import write_frame, write_json
 from anchorbench.ssl.run import plan_units, unit_name
-from flows.entry import stage_main
+from flows.entry import manifest_version, run_name, stage_main
 from flows.runners import task_runner
 from tasks.ssl import cdp_data_task, log_ssl_task, ssl_unit_task, summarise_task, tune_ssl_task
 from tasks.tracking import code_version
@@ -26,18 +25,7 @@ from tasks.tracking import code_version
 STAGES = ("cdp_data", "ssl_tune", "ssl", "all")
 
 
-def _run_name() -> str:
-    params = runtime.flow_run.parameters or {}
-    profile = load_params(params.get("params_path", "params.yaml")).profile
-    return f"{runtime.flow_run.flow_name}-{profile}-{runtime.flow_run.scheduled_start_time:%Y%m%d-%H%M%S}"
-
-
-def _data_version() -> str:
-    manifest = paths.CDP_DATA / "manifest.json"
-    return hashlib.sha256(manifest.read_bytes()).hexdigest()[:12] if manifest.exists() else "none"
-
-
-@flow(name="ssl-cdp-data", flow_run_name=_run_name, log_prints=True)
+@flow(name="ssl-cdp-data", flow_run_name=run_name, log_prints=True)
 def cdp_data_flow(params_path: str = "params.yaml") -> dict:
     """Glyph banks and probe images of the CDP dataset (data/cdp)."""
     params = load_params(params_path)
@@ -47,14 +35,15 @@ def cdp_data_flow(params_path: str = "params.yaml") -> dict:
     return manifest
 
 
-@flow(name="ssl", flow_run_name=_run_name, log_prints=True)
+@flow(name="ssl", flow_run_name=run_name, log_prints=True)
 def ssl_flow(params_path: str = "params.yaml") -> dict:
     """Every (objective, pairing, seed) unit as one task, then tables, figures and the MLflow record."""
     params = load_params(params_path)
     p, out = params.ssl, paths.SSL
     units = plan_units(p)
+    data_version = manifest_version(paths.CDP_DATA)
     futures = ssl_unit_task.map(unmapped(p), units, unmapped(str(paths.CDP_DATA)), unmapped(params.cdp_data.mirror),
-                                unmapped(_data_version()), unmapped(code_version()), unmapped(str(out)),
+                                unmapped(data_version), unmapped(code_version()), unmapped(str(out)),
                                 [unit_name(u) for u in units])
     rows = [f.result() for f in futures]
     files = summarise_task(rows, str(out), p.batch_size, p.small_batch)
@@ -76,7 +65,7 @@ def _markdown(files: dict[str, str], profile: str, run_id: str, rows: list[dict]
                       "\n".join(f"- {k}: {v}" for k, v in claims.items())])
 
 
-@flow(name="ssl-tune", flow_run_name=_run_name, log_prints=True)
+@flow(name="ssl-tune", flow_run_name=run_name, log_prints=True)
 def ssl_tune_flow(params_path: str = "params.yaml") -> dict:
     """Optuna over tau (and nu for the anchor), maximising validation probe accuracy; results/ssl/tune/."""
     params = load_params(params_path)
@@ -95,7 +84,7 @@ def ssl_tune_flow(params_path: str = "params.yaml") -> dict:
     return {s["objective"]: s["best_params"] for s in studies}
 
 
-@flow(name="ssl-all", flow_run_name=_run_name, log_prints=True)
+@flow(name="ssl-all", flow_run_name=run_name, log_prints=True)
 def ssl_all_flow(params_path: str = "params.yaml") -> dict:
     """The whole experiment: cdp_data -> ssl_tune -> ssl, as subflows."""
     cdp_data_flow(params_path=params_path)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from anchorbench.io import atomic_path, write_json
+from anchorbench.io import atomic_path, file_digest, sha256, write_json
 from anchorbench.mi_benchmark.imdb import load_imdb_bert
 from anchorbench.mi_benchmark.mnist import load_mnist_digits
 from anchorbench.mirror import require_file
@@ -19,24 +18,12 @@ SOURCE_FILES = {"mnist": ["mnist/t10k-images-idx3-ubyte.gz", "mnist/t10k-labels-
                 "imdb_bert": ["imdb_bert/imdb_bert_finetuned.npz"]}
 
 
-def sha256(path: Path) -> str:
-    return _digest(path, "sha256")
-
-
-def _digest(path: Path, algorithm: str) -> str:
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _source_entry(rel: str, mirror: str | None, verify: bool) -> dict:
     # md5 as well: the official MNIST checksums are published as md5 (data/README.md)
     path = require_file(rel, mirror)
     if verify:
         verify_file(rel, path)
-    return {"path": rel, "sha256": sha256(path), "md5": _digest(path, "md5")}
+    return {"path": rel, "sha256": sha256(path), "md5": file_digest(path, "md5")}
 
 
 def _save(pool: dict, path: Path) -> None:

@@ -11,14 +11,13 @@ and ``<root>/manifest.json`` with the sha256 of every file.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from anchorbench.io import atomic_path, write_json
+from anchorbench.io import atomic_path, sha256, write_json
 
 FILES = ("proteins.csv", "embeddings.npy", "pairs.csv")
 MASKED = -1e9  # log-weight of an ordered pair the roles forbid (a ligand never binds a ligand)
@@ -106,14 +105,6 @@ def load(root: Path, name: str) -> ProteinSet:
             truth = Truth(z["u"], z["v"], float(z["beta"]), z["source_role"], z["target_role"])
     return ProteinSet(name, accessions, np.load(folder / "embeddings.npy"),
                       index[pairs["source"]].to_numpy(np.int64), index[pairs["target"]].to_numpy(np.int64), truth)
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_manifest(root: Path, files: list[Path], info: dict) -> dict:
