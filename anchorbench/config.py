@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import ValidationError
+from pydantic import ValidationError, model_validator
 
 from anchorbench.mi_benchmark import config as mi_config
 from anchorbench.protein import config as protein_config
@@ -42,6 +42,11 @@ class Params(Section):
     protein: protein_config.ProteinParams = protein_config.ProteinParams()
     cdp_data: ssl_config.CDPDataParams = ssl_config.CDPDataParams()
     ssl: ssl_config.SSLParams = ssl_config.SSLParams()
+
+    @model_validator(mode="after")
+    def _consistent_sections(self) -> "Params":
+        protein_config.check_held_out(self.protein_data, self.protein)
+        return self
 
     def section_hash(self, *sections: str) -> str:
         """Short hash of the named sections, for MLflow tags and cache keys."""
@@ -81,7 +86,7 @@ def parse_params(raw: dict) -> Params:
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown key (check the spelling against params.yaml)"
-            lines.append(f"params.yaml: {key}: {msg}")
+            lines.append(f"params.yaml: {key}: {msg}" if key else f"params.yaml: {msg}")
         raise ValueError("\n".join(lines)) from None
 
 

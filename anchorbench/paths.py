@@ -20,7 +20,7 @@ _OUTPUT_DIRS = {
     "POOLS": "data/pools",
     "TUNE": "results/tune",
     "MI_BENCHMARK": "results/mi_benchmark",
-    "MI_BENCHMARK_GROUPS": ".cache/mi_benchmark/groups",  # finished training groups, content-keyed (resume)
+    "UNITS": ".cache/units",  # finished units of work per experiment, content-keyed (anchorbench.resume)
     "PROTEIN_DATA": "data/protein",
     "PROTEIN": "results/protein",
     "CDP_DATA": "data/cdp",

@@ -26,6 +26,21 @@ def known_estimators(names: list[str]) -> list[str]:
     return names
 
 
+def ordered_range(bounds: tuple[float, float]) -> tuple[float, float]:
+    """Field validator body: a search range ``[low, high]`` with ``0 < low < high`` (searched on a log scale)."""
+    low, high = bounds
+    if not 0 < low < high:
+        raise ValueError(f"must be [low, high] with 0 < low < high (searched on a log scale), got [{low}, {high}]")
+    return bounds
+
+
+def positive_widths(widths: list[int]) -> list[int]:
+    """Field validator body: a non-empty list of critic widths, each >= 1."""
+    if not widths or min(widths) < 1:
+        raise ValueError(f"must be a non-empty list of critic widths >= 1, got {widths}")
+    return widths
+
+
 def buildable(params: dict[str, dict]) -> dict[str, dict]:
     """Field validator body: ``{estimator: hyperparameters}`` that ``estimators.build`` accepts."""
     for name, hp in params.items():

@@ -76,7 +76,7 @@ def train_flow(params_path: str = "params.yaml") -> dict:
     tuned = json.loads(best_file.read_text()) if best_file.exists() else None
     groups = plan_groups(p, tuned)
     data_version, code = manifest_version(paths.POOLS), code_version()
-    futures = train_group_task.map(groups, unmapped(str(paths.POOLS)), unmapped(str(paths.MI_BENCHMARK_GROUPS)),
+    futures = train_group_task.map(groups, unmapped(str(paths.POOLS)), unmapped(str(paths.UNITS / "mi_benchmark")),
                                    unmapped(data_version), unmapped(code))
     outputs = [f.result() for f in futures]
     long = pd.concat([pd.read_parquet(o["path"]) for o in outputs], ignore_index=True)

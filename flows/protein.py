@@ -17,7 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 from anchorbench import paths
 from anchorbench.config import load_params
 from anchorbench.protein.config import ProteinParams
-from flows.entry import run_name, stage_main
+from flows.entry import manifest_version, run_name, stage_main
 from flows.runners import task_runner
 from tasks.protein import (
     ORACLE,
@@ -29,6 +29,7 @@ from tasks.protein import (
     tune_task,
     write_tune_outputs,
 )
+from tasks.tracking import code_version
 
 STAGES = ("data", "tune", "train", "all")
 
@@ -87,7 +88,9 @@ def train_flow(params_path: str = "params.yaml") -> dict:
     jobs = [(d, t) for d in p.datasets for t in range(p.trials)]
     out = paths.PROTEIN
     futures = trial_task.map(unmapped(p), unmapped(str(paths.PROTEIN_DATA)), [d for d, _ in jobs],
-                             [t for _, t in jobs], [tuned.get(d) for d, _ in jobs], unmapped(str(out)))
+                             [t for _, t in jobs], [tuned.get(d) for d, _ in jobs], unmapped(str(out)),
+                             unmapped(str(paths.UNITS / "protein")), unmapped(manifest_version(paths.PROTEIN_DATA)),
+                             unmapped(code_version()))
     results = [f.result() for f in futures]
     rows = [r for res in results for r in res["rows"]]
     trial_files: dict[str, list[str]] = {}

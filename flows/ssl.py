@@ -44,6 +44,7 @@ def ssl_flow(params_path: str = "params.yaml") -> dict:
     data_version = manifest_version(paths.CDP_DATA)
     futures = ssl_unit_task.map(unmapped(p), units, unmapped(str(paths.CDP_DATA)), unmapped(params.cdp_data.mirror),
                                 unmapped(data_version), unmapped(code_version()), unmapped(str(out)),
+                                unmapped(str(paths.UNITS / "ssl")),
                                 [unit_name(u) for u in units])
     rows = [f.result() for f in futures]
     files = summarise_task(rows, str(out), p.batch_size, p.small_batch)

@@ -6,9 +6,6 @@ tables) are files, written atomically, never Prefect results.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import pickle
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +29,7 @@ from anchorbench.mi_benchmark.plan import GroupSpec
 from anchorbench.mi_benchmark.pools import load_pools, prepare_pools
 from anchorbench.mi_benchmark.summary import bias_variance, metrics_dict, per_run_levels
 from anchorbench.mi_benchmark.tuning import Diverged, make_objective
+from anchorbench.resume import content_key, finished
 from anchorbench.studies import open_study, run_trials
 from tasks.tracking import base_tags, log_figure_files, use_experiment
 
@@ -84,32 +82,23 @@ def run_study_task(estimator: str, critic: str, params: Params, pools_dir: str |
             "table": study.trials_dataframe(attrs=("number", "value", "state", "params")).to_dict("records")}
 
 
-def group_key(group: GroupSpec, data_version: str, code_version: str) -> str:
-    """Content key of a group's output: its full spec, the data and the code that train it."""
-    blob = pickle.dumps((group, data_version, code_version), protocol=4)
-    return hashlib.sha256(blob).hexdigest()[:16]
-
-
 @task(name="train-group", task_run_name="train-{group.name}")
 def train_group_task(group: GroupSpec, pools_dir: str | None, cache_dir: str, data_version: str,
                      code_version: str) -> dict:
-    """Train one group and write its long table to ``cache_dir/<name>-<key>.parquet``; return the path.
+    """Train one group unless it already finished (anchorbench.resume: content-keyed on the group's full spec,
+    the data and the code); return its long table's path (``estimates.parquet``), divergences and timing."""
 
-    The file name is a content key of the group, the data and the code, so a re-run after an
-    interruption reuses every group that had finished (the file exists) and trains only the rest.
-    """
-    out = Path(cache_dir) / f"{group.name}-{group_key(group, data_version, code_version)}.parquet"
-    meta = out.with_suffix(".json")
-    if not (out.exists() and meta.exists()):
+    def train(folder: Path) -> dict:
         result, long = run_group(group, pools_dir)
+        long.to_parquet(folder / "estimates.parquet", index=False)
         diverged = [{"domain": group.domain, "critic": group.critic.type, "estimator": run.estimator,
                      "seed": run.seed, "step": step}
                     for run, step in zip(result.runs, result.diverged_step) if step is not None]
-        write_frame(out, long)
-        write_json(meta, {"diverged": diverged, "seconds": result.seconds,
-                          "run_steps_per_second": len(result.runs) * len(result.true_mi_bits)
-                                                  / max(result.seconds, 1e-9)})
-    return {"path": str(out), **json.loads(meta.read_text())}
+        return {"diverged": diverged, "seconds": result.seconds,
+                "run_steps_per_second": len(result.runs) * len(result.true_mi_bits) / max(result.seconds, 1e-9)}
+
+    folder, meta = finished(cache_dir, group.name, content_key(group, data_version, code_version), train)
+    return {"path": str(folder / "estimates.parquet"), **meta}
 
 
 @task(name="effective-truth", cache_policy=INPUTS + TASK_SOURCE, persist_result=True)

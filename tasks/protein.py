@@ -2,7 +2,8 @@
 summary and figures, and the MLflow record.
 
 Tasks take configs and paths and return paths or small dicts; the per-trial PMI grids are files
-(``results/protein/trials/<dataset>/trial_<t>.npz``), written atomically.
+(``results/protein/trials/<dataset>/trial_<t>.npz``), written atomically; finished trials are kept
+content-keyed (anchorbench.resume), so a rerun after a kill refits only the unfinished ones.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from anchorbench.protein.prepare import finish, prepare
 from anchorbench.protein.protocol import objectives_for, run_trial
 from anchorbench.protein.split import outer_split
 from anchorbench.protein.tuning import TUNED, Diverged, make_objective
-from anchorbench.studies import open_study
+from anchorbench.resume import content_key, finished, publish
+from anchorbench.studies import open_study, run_trials
 from tasks.tracking import base_tags, log_figure_files, use_experiment
 
 ORACLE = plots.ORACLE
@@ -49,37 +51,50 @@ def trial_seed(p: ProteinParams, trial: int) -> int:
 
 
 @task(name="protein-trial", task_run_name="{dataset}-trial-{trial}")
-def trial_task(p: ProteinParams, data_root: str, dataset: str, trial: int, tuned: dict | None, out_dir: str) -> dict:
-    """Hold out proteins, fit every objective, score the query grid; the grids to ``trial_<t>.npz``, rows returned."""
-    start = time.perf_counter()
-    ps = load(Path(data_root), dataset)
-    split = outer_split(ps, p.held_out, p.seed, trial)
-    outcomes = run_trial(ps, split, objectives_for(p, tuned), p, trial_seed(p, trial))
-    grids = {o.objective: o.grid.astype(np.float32) for o in outcomes if o.grid is not None}
-    common = {"dataset": dataset, "trial": trial, "positives": int(split.labels.sum()), "queries": split.labels.size,
-              "train_pairs": len(split.train_rows), "val_pairs": len(split.val_rows)}
-    rows = [common | {"objective": o.objective, "auroc": o.auroc, "status": o.status, "steps_trained": o.steps_trained,
-                      "best_step": o.best_step, "diverged_step": o.diverged_step, "mi_bits": o.mi_bits}
-            for o in outcomes]
-    if ps.truth is not None:  # the stand-in's ceiling: its true interaction log-weights as scores
-        grids[ORACLE] = ps.truth.log_weight(split.held_out, split.held_out).astype(np.float32)
-        value = auroc(grids[ORACLE], split.labels)
-        rows.append(common | {"objective": ORACLE, "auroc": value, "status": "ok" if np.isfinite(value)
-                              else "no_positives", "steps_trained": 0, "best_step": None, "diverged_step": None,
-                              "mi_bits": float("nan")})
-    path = Path(out_dir) / "trials" / dataset / f"trial_{trial:02d}.npz"
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
+def trial_task(p: ProteinParams, data_root: str, dataset: str, trial: int, tuned: dict | None, out_dir: str,
+               cache_dir: str, data_version: str, code_version: str) -> dict:
+    """Hold out proteins, fit every objective, score the query grid: the grids to
+    ``<out_dir>/trials/<dataset>/trial_<t>.npz``, the rows returned. A trial that already finished with the same
+    params, data and code is reused (anchorbench.resume), not refitted."""
+    relative = Path("trials") / dataset / f"trial_{trial:02d}.npz"
+
+    def fit(folder: Path) -> dict:
+        start = time.perf_counter()
+        ps = load(Path(data_root), dataset)
+        split = outer_split(ps, p.held_out, p.seed, trial)
+        outcomes = run_trial(ps, split, objectives_for(p, tuned), p, trial_seed(p, trial))
+        grids = {o.objective: o.grid.astype(np.float32) for o in outcomes if o.grid is not None}
+        common = {"dataset": dataset, "trial": trial, "positives": int(split.labels.sum()),
+                  "queries": split.labels.size, "train_pairs": len(split.train_rows), "val_pairs": len(split.val_rows)}
+        rows = [common | {"objective": o.objective, "auroc": o.auroc, "status": o.status,
+                          "steps_trained": o.steps_trained, "best_step": o.best_step,
+                          "diverged_step": o.diverged_step, "mi_bits": o.mi_bits}
+                for o in outcomes]
+        if ps.truth is not None:  # the stand-in's ceiling: its true interaction log-weights as scores
+            grids[ORACLE] = ps.truth.log_weight(split.held_out, split.held_out).astype(np.float32)
+            value = auroc(grids[ORACLE], split.labels)
+            rows.append(common | {"objective": ORACLE, "auroc": value, "status": "ok" if np.isfinite(value)
+                                  else "no_positives", "steps_trained": 0, "best_step": None, "diverged_step": None,
+                                  "mi_bits": float("nan")})
+        (folder / relative).parent.mkdir(parents=True)
+        with open(folder / relative, "wb") as fh:
             np.savez_compressed(fh, labels=split.labels, **grids)
-    seconds = time.perf_counter() - start
-    return {"file": str(path), "rows": [r | {"seconds": seconds} for r in rows]}
+        seconds = time.perf_counter() - start
+        return {"rows": [r | {"seconds": seconds} for r in rows]}
+
+    key = content_key(p, dataset, trial, tuned, data_version, code_version)
+    folder, result = finished(cache_dir, f"{dataset}-trial_{trial:02d}", key, fit)
+    publish(folder, out_dir)
+    return {"file": str(Path(out_dir) / relative), "rows": result["rows"]}
 
 
 @task(name="protein-summary")
 def summarise_task(rows: list[dict], trial_files: dict[str, list[str]], order: list[str], out_dir: str) -> dict:
     """auroc.csv (per trial), summary.csv (mean, SD), metrics.json, roc.png, pmi_hist.png; their paths."""
     out = Path(out_dir)
-    per_trial = pd.DataFrame(rows).sort_values(["dataset", "objective", "trial"], kind="stable")
+    # wall-clock seconds go to MLflow only: a DVC output must hash the same on every rerun
+    per_trial = (pd.DataFrame(rows).drop(columns="seconds")
+                 .sort_values(["dataset", "objective", "trial"], kind="stable"))
     summary = summarise(per_trial)
     files = {"auroc": str(write_frame(out / "auroc.csv", per_trial)),
              "summary": str(write_frame(out / "summary.csv", summary))}
@@ -118,7 +133,7 @@ def log_protein_task(files: dict, rows: list[dict], params_hash: str, profile: s
                                   tags=child_tags):
                 metrics = {"auroc": row["auroc"], "steps_trained": row["steps_trained"],
                            "early_stop_step": row["best_step"], "mi_bits": row["mi_bits"],
-                           "positives": row["positives"]}
+                           "positives": row["positives"], "trial_seconds": row["seconds"]}
                 mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)})
         log_figure_files(*(Path(files[k]) for k in ("roc", "pmi_hist")))
         for k in ("auroc", "summary", "metrics"):
@@ -144,9 +159,8 @@ def tune_task(p: ProteinParams, data_root: str, dataset: str, profile: str, para
                                 outcome.steps_trained}.items() if np.isfinite(v)})
 
     with mlflow.start_run(run_name=f"study-{name}", tags=tags | {names.TAG_ROLE: names.ROLE_STUDY}):
-        done = [t for t in study.trials if t.state.is_finished()]
-        study.optimize(make_objective(ps, p, on_result), n_trials=max(0, p.tune_trials - len(done)),
-                       catch=(Diverged,), gc_after_trial=True)
+        # resumes a killed run and joins other workers: stops at exactly tune_trials counted trials
+        run_trials(study, make_objective(ps, p, on_result), p.tune_trials, catch=(Diverged,))
         complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         if not complete:
             raise RuntimeError(f"study {name}: no trial completed ({len(study.trials)} failed)")

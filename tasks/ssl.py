@@ -8,10 +8,10 @@ from pathlib import Path
 import mlflow
 import torch
 from prefect import task
-from prefect.cache_policies import INPUTS, TASK_SOURCE
 
 from anchorbench import names, paths
 from anchorbench.io import write_frame, write_json
+from anchorbench.resume import content_key, finished, publish
 from anchorbench.ssl.config import CDPDataParams, SSLParams
 from anchorbench.ssl.data import build_cdp, load_cdp
 from anchorbench.ssl.plots import mi_accuracy_figure, mi_figure, probe_figure
@@ -42,13 +42,16 @@ def load_data(p: SSLParams, data_dir: str, mirror: str | None) -> Data:
     return Data("cifar100", arrays, device)
 
 
-@task(name="ssl-unit", task_run_name="ssl-{name}", cache_policy=INPUTS + TASK_SOURCE, persist_result=True)
+@task(name="ssl-unit", task_run_name="ssl-{name}")
 def ssl_unit_task(p: SSLParams, unit: dict, data_dir: str, mirror: str | None, data_version: str,
-                  code_version: str, out_dir: str, name: str) -> dict:
-    """Pretrain, probe and post-training MI of one unit; the encoder and loss curve are files (paths returned).
-
-    ``data_version`` / ``code_version`` only key the cache."""
-    return run_unit(p, unit, load_data(p, data_dir, mirror), out_dir)
+                  code_version: str, out_dir: str, cache_dir: str, name: str) -> dict:
+    """Pretrain, probe and post-training MI of one unit; its encoder and loss curve go to
+    ``<out_dir>/units/<name>/`` (paths in the row's ``files``). A unit that already finished with the same params,
+    data and code is reused (anchorbench.resume), not retrained."""
+    key = content_key(p, unit, mirror, data_version, code_version)
+    folder, row = finished(cache_dir, name, key, lambda tmp: run_unit(p, unit, load_data(p, data_dir, mirror), tmp))
+    publish(folder, out_dir)
+    return row | {"files": {k: str(Path(out_dir) / v) for k, v in row["files"].items()}}
 
 
 @task(name="ssl-summarise")
@@ -58,9 +61,8 @@ def summarise_task(rows: list[dict], out_dir: str, batch_size: int, small_batch:
     probe, mi = probe_table(rows), mi_table(rows)
     files = {"probe": write_frame(out / "probe.csv", probe), "mi": write_frame(out / "mi.csv", mi),
              "summary": write_frame(out / "summary.csv", summary_table(probe, mi))}
-    report = metrics(probe, mi, batch_size, small_batch)
-    report["seconds"] = {"total_unit": round(sum(r["seconds"] for r in rows), 1), "units": len(rows)}
-    files["metrics"] = write_json(out / "metrics.json", report)
+    # wall-clock seconds go to MLflow only: a DVC output must hash the same on every rerun
+    files["metrics"] = write_json(out / "metrics.json", metrics(probe, mi, batch_size, small_batch))
     files["probe_png"] = probe_figure(probe, batch_size, out / "probe_accuracy.png")
     files["mi_png"] = mi_figure(mi, out / "mi_in_vs_post.png")
     files["mi_acc_png"] = mi_accuracy_figure(probe, mi, out / "mi_vs_accuracy.png")

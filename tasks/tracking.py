@@ -57,9 +57,10 @@ def git_commit() -> str:
 
 
 def code_version() -> str:
-    """Hash of the code that determines results (estimators and the anchorbench package)."""
+    """Hash of the code that determines results (estimators, the anchorbench package and the tasks): a cache
+    key of finished units (anchorbench.resume) and a tag of every MLflow run."""
     digest = hashlib.sha256()
-    for root in ("estimators", "anchorbench"):
+    for root in ("estimators", "anchorbench", "tasks"):
         for path in sorted((paths.REPO / root).rglob("*.py")):
             digest.update(path.relative_to(paths.REPO).as_posix().encode())
             digest.update(path.read_bytes())

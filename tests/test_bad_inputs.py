@@ -34,6 +34,14 @@ def _mi(dotted: str, value, pattern: str):
     return "mi-benchmark", _with(dotted, value), pattern
 
 
+def _protein(dotted: str, value, pattern: str):
+    return "protein", _with(dotted, value), pattern
+
+
+def _ssl(dotted: str, value, pattern: str):
+    return "ssl", _with(dotted, value), pattern
+
+
 PARAMS_CASES = [
     _mi("mi_benchmark.lr", "fast", r"mi_benchmark\.lr: Input should be a valid number"),
     _mi("mi_benchmark.lr", -1, r"mi_benchmark\.lr: Input should be greater than 0"),
@@ -65,6 +73,39 @@ PARAMS_CASES = [
     _mi("data.verify_hashes", "maybe", r"data\.verify_hashes: Input should be a valid boolean"),
     _mi("profile", "huge", r"profile: must be one of \['smoke', 'default', 'paper'\]"),
     _mi("mi_benchmark", [1, 2], r"mi_benchmark: Input should be a valid dictionary"),
+    _protein("protein.objectives", ["foo"], r"protein\.objectives: unknown objective\(s\) \['foo'\]; allowed: .*'lmi'"),
+    _protein("protein.objectives", ["js", "js"], r"protein\.objectives: objectives must be distinct"),
+    _protein("protein.held_out", 1, r"protein\.held_out: .*greater than or equal to 2"),
+    _protein("protein.held_out", 1000, r"protein\.held_out \(1000\) must be at most half the 1702 proteins of "
+             r"dataset 'ligand'"),
+    _protein("protein.lr", 0, r"protein\.lr: Input should be greater than 0"),
+    _protein("protein.objective_params", {"infonce_anchor": {"mu": 1}},
+             r"protein\.objective_params: estimator 'infonce_anchor' takes hyperparameters .* unknown \['mu'\]"),
+    _protein("protein.datasets", ["yeast"], r"protein\.datasets\.0: .*'kinase' or 'ligand'"),
+    _protein("protein.tune_nu_range", [20, 0.05], r"protein\.tune_nu_range: must be \[low, high\] with 0 < low"),
+    _protein("protein.tune_widths", [], r"protein\.tune_widths: must be a non-empty list"),
+    _protein("protein.patience", 100, r"protein: patience \(100\) must be >= check_every \(250\)"),
+    _protein("protein.device", "tpu", r"protein\.device: .*'auto', 'cpu' or 'cuda'"),
+    _protein("protein_data.scale", 2, r"protein_data\.scale: .*less than or equal to 1"),
+    _protein("protein_data.source", "web", r"protein_data\.source: .*'synthetic' or 'real'"),
+    _ssl("ssl.objectives", ["foo"], r"ssl\.objectives\.0: .*'infonce', 'infonce_anchor', 'js', 'spherical' or 'chi2'"),
+    _ssl("ssl.pairings", ["xyz"], r"ssl\.pairings\.0: .*'cdp' or 'aug'"),
+    _ssl("ssl.dataset", "imagenet", r"ssl\.dataset: .*'cdp' or 'cifar100'"),
+    _ssl("ssl.batch_size", 2, r"ssl\.batch_size: .*greater than or equal to 4"),
+    _ssl("ssl.small_batch", 1, r"ssl\.small_batch: .*greater than or equal to 2"),
+    _ssl("ssl.temperature", {"infonce": -1}, r"ssl\.temperature: temperatures must be > 0"),
+    _ssl("ssl.tune_tau_range", [1, 0.05], r"ssl\.tune_tau_range: must be \[low, high\] with 0 < low < high"),
+    _ssl("ssl.post_estimators", ["bogus"], r"ssl\.post_estimators: unknown estimator\(s\) \['bogus'\]"),
+    _ssl("ssl.post_critic", {"type": "mlp"}, r"ssl\.post_critic: critic must be a dict with 'type' in "
+         r"\['bilinear', 'joint', 'separable'\]"),
+    _ssl("ssl.post_critic", {"type": "separable", "widht": 64},
+         r"ssl\.post_critic: critic settings \['widht'\] are unknown; allowed: .*'width'"),
+    _ssl("ssl.post_critic", {"type": "joint", "embed": 8}, r"ssl\.post_critic: a joint critic takes "
+         r"\['depth', 'output', 'width'\], got \['embed'\]"),
+    _ssl("ssl.dataset", "cifar100", r"ssl: pairings: cifar100 has no CDP attributes; only \['aug'\] is allowed"),
+    _ssl("cdp_data.digits", [1, 1, 2, 3], r"cdp_data\.digits: digits must be 4 distinct values in 0\.\.9"),
+    _ssl("cdp_data.probe_sizes", [8, 8, 8], r"cdp_data\.probe_sizes: .*must each be >= 16"),
+    _ssl("cdp_data.glyph_source", "emnist", r"cdp_data\.glyph_source: .*'auto', 'mnist' or 'sklearn'"),
 ]
 
 

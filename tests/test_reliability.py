@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from anchorbench.paths import REPO
+from anchorbench.resume import RESULT
 from tests.servers import BIN, background, base_env, free_port, listening, wait_http
 
 LOOPBACK = {"127.0.0.1", "::1"}
@@ -47,15 +49,47 @@ def prefect_server(tmp_path_factory):
 # ---------------------------------------------------------------- interruption
 
 
-def _two_group_params(tmp: Path) -> Path:
-    """Smoke training with two groups (joint and separable critic), no tuning needed."""
+def _smoke_params(tmp: Path, **sections: dict) -> Path:
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
     raw["profile"] = "smoke"
-    raw["mi_benchmark"] |= {"domains": ["gaussian"], "critics": ["joint", "separable"], "use_tuned": False,
-                            "estimators": ["nwj", "infonce_anchor"], "seeds": 1, "steps_per_level": 60}
+    for name, values in sections.items():
+        raw[name] |= values
     path = tmp / "params.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
+
+
+@dataclass(frozen=True)
+class KillCase:
+    """One experiment's training stage, killed after its first finished unit (anchorbench.resume) and rerun."""
+
+    sections: dict  # params.yaml sections overridden on top of the smoke profile
+    prepare: tuple[str, ...]  # module and stage that write the stage's input data, run first in each tree
+    stage: tuple[str, ...]  # module and stage that get killed
+    units: int  # units the stage runs (the kill must leave at least one of them unfinished)
+    tables: tuple[str, ...]  # result tables (under results/) that must equal an uninterrupted run's
+
+
+KILL_CASES = {
+    "mi_benchmark": KillCase(  # two groups (joint and separable critic), no tuning needed
+        {"mi_benchmark": {"domains": ["gaussian"], "critics": ["joint", "separable"], "use_tuned": False,
+                          "estimators": ["nwj", "infonce_anchor"], "seeds": 1, "steps_per_level": 60}},
+        (), ("flows.mi_benchmark", "train"), 2, ("mi_benchmark/estimates.parquet", "mi_benchmark/summary.csv")),
+    "protein": KillCase(
+        {"protein": {"trials": 3, "use_tuned": False}}, ("flows.protein", "data"), ("flows.protein", "train"), 3,
+        ("protein/auroc.csv", "protein/summary.csv")),
+    "ssl": KillCase(
+        {"cdp_data": {"glyph_source": "sklearn"},
+         "ssl": {"objectives": ["infonce_anchor"], "pairings": ["c", "cdp"], "seeds": 2, "steps": 30,
+                 "small_batch": None, "post_estimators": ["js_plugin"], "device": "cpu"}},
+        ("flows.ssl", "cdp_data"), ("flows.ssl", "ssl"), 4, ("ssl/probe.csv", "ssl/mi.csv")),
+}
+
+
+def _table(path: Path) -> pd.DataFrame:
+    """A result table without its wall-clock column (a reused unit keeps the seconds of the run that made it)."""
+    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    return frame.drop(columns=[c for c in frame.columns if c.startswith("seconds")])
 
 
 class _Watcher(threading.Thread):
@@ -73,19 +107,26 @@ class _Watcher(threading.Thread):
 
 
 @pytest.mark.slow
-def test_killed_training_resumes_without_retraining(tmp_path, prefect_server):
+@pytest.mark.parametrize("experiment", list(KILL_CASES))
+def test_killed_training_resumes_without_retraining(tmp_path, prefect_server, experiment):
     api, _ = prefect_server
-    params = _two_group_params(tmp_path)
-    cmd = [sys.executable, "-m", "flows.mi_benchmark", "train", "--params", str(params)]
+    case = KILL_CASES[experiment]
+    params = _smoke_params(tmp_path, **case.sections)
+    cmd = [sys.executable, "-m", *case.stage, "--params", str(params)]
 
     def tree(name: str) -> dict:
         root = tmp_path / name
         root.mkdir()
-        return base_env(tmp_path) | {"PREFECT_API_URL": api, "OMP_NUM_THREADS": "1", "ANCHORBENCH_OUTPUTS": str(root),
-                                     "ANCHORBENCH_HOME": str(root), "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db"}
+        env = base_env(tmp_path) | {"PREFECT_API_URL": api, "OMP_NUM_THREADS": "1", "ANCHORBENCH_OUTPUTS": str(root),
+                                    "ANCHORBENCH_HOME": str(root), "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db"}
+        if case.prepare:
+            prep = subprocess.run([sys.executable, "-m", *case.prepare, "--params", str(params)], env=env, cwd=REPO,
+                                  capture_output=True, text=True, timeout=600)
+            assert prep.returncode == 0, prep.stdout[-3000:] + prep.stderr[-3000:]
+        return env
 
     clean_env, run_env = tree("clean"), tree("run")
-    run, groups = tmp_path / "run", tmp_path / "run/.cache/mi_benchmark/groups"
+    run, units = tmp_path / "run", tmp_path / f"run/.cache/units/{experiment}"
     watcher = _Watcher(run / "results")
     watcher.start()
     # the uninterrupted reference run, in parallel with the one that gets killed
@@ -96,16 +137,15 @@ def test_killed_training_resumes_without_retraining(tmp_path, prefect_server):
                                   start_new_session=True)
     start = time.time()
     try:
-        finished = lambda: [p for p in groups.glob("*.parquet") if p.with_suffix(".json").exists()]  # noqa: E731
-        first = _wait_for(finished, 600, "the first finished group", killed, tmp_path / "killed.log")
+        finished = lambda: sorted(units.glob(f"*/{RESULT}"))  # noqa: E731
+        _wait_for(finished, 600, "the first finished unit", killed, tmp_path / "killed.log")
         os.killpg(killed.pid, signal.SIGKILL)
         killed.wait(timeout=30)
         assert killed.returncode == -signal.SIGKILL
-        after_kill = finished()
-        assert len(after_kill) == 1, f"killed too late: {len(after_kill)} of 2 groups had finished"
-        kept = first[0]
-        mtime = kept.stat().st_mtime_ns
-        print(f"SIGKILL at {time.time() - start:.0f} s, after {kept.name} (1 of 2 groups); "
+        kept = finished()
+        assert len(kept) < case.units, f"killed too late: all {case.units} units had finished"
+        stamps = {p: p.stat().st_mtime_ns for p in kept}
+        print(f"{experiment}: SIGKILL at {time.time() - start:.0f} s, after {len(kept)} of {case.units} units; "
               f"results/ then held {sorted(watcher.seen)}")
 
         rerun = subprocess.run(cmd, env=run_env, cwd=REPO, capture_output=True, text=True, timeout=900)
@@ -119,14 +159,14 @@ def test_killed_training_resumes_without_retraining(tmp_path, prefect_server):
         watcher.stop.set()
         watcher.join()
 
-    assert kept.stat().st_mtime_ns == mtime  # reused, not retrained
-    assert len(list(groups.glob("*.parquet"))) == 2
-    pd.testing.assert_frame_equal(pd.read_parquet(run / "results/mi_benchmark/estimates.parquet"),
-                                  pd.read_parquet(tmp_path / "clean/results/mi_benchmark/estimates.parquet"))
-    # results/ only ever showed final names (temporary files live in .cache/tmp, then are renamed in)
+    assert {p: p.stat().st_mtime_ns for p in kept} == stamps  # reused, not recomputed
+    assert len(finished()) == case.units  # each unit finished once: no duplicate, no loss
+    for table in case.tables:
+        pd.testing.assert_frame_equal(_table(run / "results" / table), _table(tmp_path / "clean/results" / table))
+    # results/ only ever showed final names (temporary files live in .cache/, then are renamed in)
     final = {p.relative_to(run / "results").as_posix() for p in (run / "results").rglob("*") if p.is_file()}
     assert watcher.seen and watcher.seen <= final, watcher.seen - final
-    assert not list(run.rglob("*.tmp"))
+    assert not list((run / "results").rglob("*.tmp"))
 
     # no machine path in the params the flow logged to MLflow
     import mlflow

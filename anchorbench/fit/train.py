@@ -9,6 +9,7 @@ it is grouped with. Read top to bottom: settings -> prepared data -> modules -> 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import json
 import math
@@ -22,7 +23,7 @@ from tqdm.auto import tqdm
 import estimators
 from anchorbench.fit.data import PairedSplit, Standardizer, as_matrix, check_sizes
 from anchorbench.fit.result import FitResult
-from estimators.critics import CRITICS, build_critic, seed_runs
+from estimators.critics import CRITICS, CriticConfig, build_critic, seed_runs
 
 LOG2E = 1.0 / math.log(2.0)
 VAL_SEED = 12345  # the validation batches are the same for every run and every check
@@ -267,9 +268,16 @@ def build_modules(runs: list[FitRun], data: list[Prepared], critic: dict, stream
 
 
 def check_critic(critic: dict) -> dict:
+    """A critic dict ``{"type": ..., **settings}`` whose type exists and takes every setting given (else a
+    ValueError naming the allowed types or settings)."""
     if not isinstance(critic, dict) or critic.get("type") not in CRITICS:
         raise ValueError(f"critic must be a dict with 'type' in {sorted(CRITICS)} plus build_critic keyword "
                          f"arguments, got {critic!r}")
+    known = {f.name for f in dataclasses.fields(CriticConfig)} - {"type"}
+    unknown = sorted(set(critic) - known - {"type"})
+    if unknown:
+        raise ValueError(f"critic settings {unknown} are unknown; allowed: {sorted(known)}")
+    CriticConfig(**critic)  # names the settings this type does not take
     return dict(critic)
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from anchorbench.sections import Section, buildable, known_estimators
+from anchorbench.sections import Section, buildable, known_estimators, ordered_range, positive_widths
 
 DomainName = Literal["gaussian", "mnist", "imdb_bert"]
 CriticType = Literal["joint", "separable", "bilinear"]
@@ -110,14 +110,9 @@ class TuneParams(Section):
     @field_validator("nu_range", "temperature_range")
     @classmethod
     def _ordered_positive(cls, bounds: tuple[float, float]) -> tuple[float, float]:
-        low, high = bounds
-        if not 0 < low < high:
-            raise ValueError(f"must be [low, high] with 0 < low < high (searched on a log scale), got [{low}, {high}]")
-        return bounds
+        return ordered_range(bounds)
 
     @field_validator("widths")
     @classmethod
     def _positive_widths(cls, widths: list[int]) -> list[int]:
-        if not widths or min(widths) < 1:
-            raise ValueError(f"must be a non-empty list of critic widths >= 1, got {widths}")
-        return widths
+        return positive_widths(widths)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from anchorbench.sections import Section, buildable
+from anchorbench.sections import Section, buildable, ordered_range, positive_widths
 
 DatasetName = Literal["kinase", "ligand"]
 LMI = "lmi"  # the LMI baseline of Gowri et al. (the latentmi package), beside the registered estimators
@@ -102,9 +102,12 @@ class ProteinParams(Section):
     @field_validator("tune_nu_range")
     @classmethod
     def _nu_range(cls, r: tuple[float, float]) -> tuple[float, float]:
-        if not 0 < r[0] < r[1]:
-            raise ValueError(f"tune_nu_range must be (low, high) with 0 < low < high, got {r}")
-        return r
+        return ordered_range(r)
+
+    @field_validator("tune_widths")
+    @classmethod
+    def _widths(cls, widths: list[int]) -> list[int]:
+        return positive_widths(widths)
 
     @model_validator(mode="after")
     def _patience_is_checked(self) -> "ProteinParams":
@@ -115,3 +118,17 @@ class ProteinParams(Section):
 
     def hparams(self, objective: str) -> dict:
         return dict(self.objective_params.get(objective, {}))
+
+
+def check_held_out(data: ProteinDataParams, p: ProteinParams) -> None:
+    """The stand-in's protein counts are known before it is built: a trial's held-out proteins must leave at
+    least half of each dataset's proteins to train on (the real sets are checked when they are read)."""
+    if data.source != "synthetic" or p.held_out is None:
+        return
+    from anchorbench.protein.synthetic import SETTINGS, scaled
+
+    for name in p.datasets or data.datasets:
+        n = scaled(SETTINGS[name], data.scale or 1.0).n_proteins
+        if 2 * p.held_out > n:
+            raise ValueError(f"protein.held_out ({p.held_out}) must be at most half the {n} proteins of dataset "
+                             f"{name!r} (protein_data.scale {data.scale}): the other proteins train the critic")

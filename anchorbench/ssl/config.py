@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from anchorbench.sections import Section, known_estimators
+from anchorbench.sections import Section, known_estimators, ordered_range
 
 Objective = Literal["infonce", "infonce_anchor", "js", "spherical", "chi2"]
 # A pairing: the CDP attributes two views share (c colour, d digit, p position; H(C) = 2 bits each) or
@@ -108,6 +108,18 @@ class SSLParams(Section):
         if bad:
             raise ValueError(f"temperatures must be > 0, got {bad}")
         return taus
+
+    @field_validator("tune_tau_range", "tune_nu_range")
+    @classmethod
+    def _ordered(cls, bounds: tuple[float, float]) -> tuple[float, float]:
+        return ordered_range(bounds)
+
+    @field_validator("post_critic")
+    @classmethod
+    def _critic(cls, critic: dict) -> dict:
+        from anchorbench.fit.train import check_critic
+
+        return check_critic(critic)
 
     @model_validator(mode="after")
     def _consistent(self) -> "SSLParams":

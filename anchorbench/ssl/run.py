@@ -102,7 +102,8 @@ def probe_scores(encoder: torch.nn.Module, data: Data, eval_split: str, steps: i
 
 def run_unit(p: SSLParams, unit: dict, data: Data, out_dir: str | Path, eval_split: str = "test",
              post_mi: bool = True) -> dict:
-    """Pretrain, probe and (optionally) estimate post-training MI for one unit; write its files; return numbers."""
+    """Pretrain, probe and (optionally) estimate post-training MI for one unit; write its encoder and loss curve
+    to ``<out_dir>/units/<name>/``; return its numbers (``files``: those two paths relative to ``out_dir``)."""
     start = time.perf_counter()
     cfg = PretrainConfig(objective=unit["objective"], batch_size=unit["batch_size"], steps=p.steps, tau=unit["tau"],
                          nu=unit["nu"], lr=p.lr, weight_decay=p.weight_decay, width=p.width,
@@ -115,15 +116,15 @@ def run_unit(p: SSLParams, unit: dict, data: Data, out_dir: str | Path, eval_spl
            "train_cap_bits": result.cap_nats / math.log(2) if result.cap_nats is not None else math.nan,
            "final_loss": float(np.mean(result.loss[-tail:]))}
     folder = Path(out_dir) / "units" / row["name"]
-    with atomic_path(folder / "encoder.pt") as tmp:
-        torch.save(result.encoder.state_dict(), tmp)
+    with atomic_path(folder / "encoder.pt") as tmp, open(tmp, "wb") as fh:
+        torch.save(result.encoder.state_dict(), fh)  # a file object: the archive's inner name is fixed, not tmp's
     write_json(folder / "curve.json", {"loss": result.loss, "mi_nats": result.mi_nats})
     if result.diverged_step is None:
         row["probe"] = probe_scores(result.encoder, data, eval_split, p.probe_steps, p.probe_lr)
         if post_mi:
             row["post_mi_bits"] = _post_mi(p, unit, data, result.encoder)
     row["seconds"] = time.perf_counter() - start
-    row["files"] = {"encoder": str(folder / "encoder.pt"), "curve": str(folder / "curve.json")}
+    row["files"] = {"encoder": f"units/{row['name']}/encoder.pt", "curve": f"units/{row['name']}/curve.json"}
     return row
 
 

@@ -76,8 +76,8 @@ def test_train_reuses_finished_groups(prefect_harness, isolated):
     params_path = _smoke_params(isolated, estimators=["nwj"], seeds=1)
     train_flow(params_path=params_path)
     first = pd.read_parquet(isolated / "results/mi_benchmark/estimates.parquet")
-    groups = sorted((isolated / ".cache/mi_benchmark/groups").glob("*.parquet"))
-    assert len(groups) == 1 and groups[0].name.startswith("gaussian-joint-w32-R1-")
+    groups = sorted((isolated / ".cache/units/mi_benchmark").glob("*/estimates.parquet"))
+    assert len(groups) == 1 and groups[0].parent.name.startswith("gaussian-joint-w32-R1-")
     stamp = groups[0].stat().st_mtime_ns
     (isolated / "results/mi_benchmark/estimates.parquet").unlink()
     train_flow(params_path=params_path)  # the finished group's file is reused, not retrained

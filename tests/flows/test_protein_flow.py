@@ -47,6 +47,7 @@ def test_data_tune_train_write_every_output(prefect_harness, isolated):
     for name in ("auroc.csv", "summary.csv", "metrics.json", "roc.png", "pmi_hist.png"):
         assert (res / name).stat().st_size > 0, name
     per_trial = pd.read_csv(res / "auroc.csv")
+    assert "seconds" not in per_trial.columns  # no wall-clock value in a DVC output (dvc.lock would change)
     assert set(per_trial.objective) == set(p.objectives) | {"oracle"}
     assert len(per_trial) == p.trials * (len(p.objectives) + 1)
     ok = per_trial[per_trial.status == "ok"]
@@ -60,6 +61,7 @@ def test_data_tune_train_write_every_output(prefect_harness, isolated):
     assert len(children) == len(per_trial)
     assert {"metrics.auroc", "metrics.steps_trained", "tags.dataset", "tags.objective", "tags.trial",
             "tags.git_commit"} <= set(children.columns)
+    assert children["metrics.trial_seconds"].notna().all()  # wall-clock time lives here
     anchor = children[children["tags.objective"] == "infonce_anchor"]
     assert anchor["metrics.early_stop_step"].notna().all()
     client = mlflow.tracking.MlflowClient()

@@ -50,7 +50,9 @@ def test_cdp_data_ssl_and_tune(prefect_harness, isolated):
     assert (small.mi_bits <= small.cap_bits + 1e-6).all()  # the InfoNCE readout never exceeds log K
     metrics = json.loads((res / "metrics.json").read_text())
     assert {"anchor_not_above_infonce_top1", "in_training_below_cap"} <= set(metrics["claims"])
+    assert "seconds" not in json.dumps(metrics)  # no wall-clock value in a DVC output (dvc.lock would change)
     assert (res / "units" / "infonce-cdp-B16-s0" / "encoder.pt").exists()
+    assert len(list((isolated / ".cache/units/ssl").glob("*/result.json"))) == 8  # finished units, for a resume
 
     runs = mlflow.search_runs(experiment_names=["ssl"])
     children = runs[runs["tags.mlflow.parentRunId"] == out["mlflow_run_id"]]
@@ -61,6 +63,7 @@ def test_cdp_data_ssl_and_tune(prefect_harness, isolated):
     assert {a.path for a in client.list_artifacts(out["mlflow_run_id"], "figures")} >= {"figures/mi_in_vs_post.png"}
     child = children.iloc[0]["run_id"]
     assert len(client.get_metric_history(child, "loss")) == 4  # the loss curve, one point per step
+    assert children["metrics.seconds"].notna().all()  # wall-clock time lives here
 
     best = ssl_tune_flow(params_path=params_path)
     assert set(best["infonce_anchor"]) == {"tau", "nu"}

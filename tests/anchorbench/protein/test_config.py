@@ -24,7 +24,7 @@ def test_profiles_fill_the_protein_sections():
     ({"protein_data": {"scale": 2}}, r"protein_data\.scale: .*less than or equal to 1"),
     ({"protein": {"patience": 100, "check_every": 500}}, r"patience \(100\) must be >= check_every \(500\)"),
     ({"protein": {"objective_params": {"spherical": {"parametrization": "pdf"}}}}, "parametrization must be"),
-    ({"protein": {"tune_nu_range": [2.0, 1.0]}}, r"tune_nu_range must be \(low, high\)"),
+    ({"protein": {"tune_nu_range": [2.0, 1.0]}}, r"tune_nu_range: must be \[low, high\] with 0 < low < high"),
     ({"protein": {"held_out": 1}}, r"protein\.held_out: .*greater than or equal to 2"),
     ({"protein": {"lr": 0.1, "lrr": 1}}, r"protein\.lrr: unknown key"),
 ])
