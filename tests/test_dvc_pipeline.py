@@ -27,24 +27,42 @@ def _copy_repo(dest: Path) -> None:
         subprocess.run(["git", *args], cwd=dest, check=True)
 
 
-def test_dvc_repro_smoke(tmp_path, data_mirror):
-    repo = tmp_path / "repo"
-    _copy_repo(repo)
-    params = yaml.safe_load((repo / "params.yaml").read_text())
+def _smoke_copy(dest: Path) -> Path:
+    _copy_repo(dest)
+    params = yaml.safe_load((dest / "params.yaml").read_text())
     params["profile"] = "smoke"
     params["mi_benchmark"]["estimators"] = ["nwj", "infonce_anchor"]
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return dest
+
+
+def test_dvc_repro_smoke(tmp_path, data_mirror):
+    repo, twin = _smoke_copy(tmp_path / "repo"), _smoke_copy(tmp_path / "twin")
     bin_dir = Path(sys.executable).parent
+    # one torch thread in both copies: the thread count changes the numerics (see the README's Determinism)
     env = os.environ | {"PATH": f"{bin_dir}:{os.environ['PATH']}", "ANCHORBENCH_DATA_MIRROR": str(data_mirror),
                         "PREFECT_HOME": str(tmp_path / "prefect"), "DVC_NO_ANALYTICS": "1",
                         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "MLFLOW_DISABLE_TELEMETRY": "true",
-                        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
+                        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120", "OMP_NUM_THREADS": "1"}
     env.pop("MLFLOW_TRACKING_URI", None)
     env.pop("ANCHORBENCH_HOME", None)
     env.pop("ANCHORBENCH_OUTPUTS", None)
-    proc = subprocess.run([str(bin_dir / "dvc"), "repro"], cwd=repo, env=env, capture_output=True, text=True,
-                          timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # a second fresh copy reproduces the pipeline at the same time: its dvc.lock must come out identical
+    with open(tmp_path / "twin.log", "w") as log:
+        second = subprocess.Popen([str(bin_dir / "dvc"), "repro"], cwd=twin, stdout=log, stderr=subprocess.STDOUT,
+                                  env=env | {"PREFECT_HOME": str(tmp_path / "prefect-twin")})
+    try:
+        proc = subprocess.run([str(bin_dir / "dvc"), "repro"], cwd=repo, env=env, capture_output=True, text=True,
+                              timeout=900)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert second.wait(timeout=900) == 0, (tmp_path / "twin.log").read_text()[-3000:]
+    finally:
+        if second.poll() is None:
+            second.kill()
+    lock, twin_lock = (yaml.safe_load((r / "dvc.lock").read_text())["stages"] for r in (repo, twin))
+    assert set(lock) == {"data", "tune", "mi_benchmark", "protein_data", "protein_tune", "protein", "cdp_data",
+                         "ssl_tune", "ssl"}
+    assert lock == twin_lock  # every output of every stage hashes the same in two fresh runs
 
     res = repo / "results" / "mi_benchmark"
     metrics = json.loads((res / "metrics.json").read_text())
