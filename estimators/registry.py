@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import abc
 import inspect
+import itertools
+import json
 import math
 
 import torch
@@ -39,6 +41,23 @@ def build(name: str, **hparams) -> "Estimator":
     if unknown:
         raise ValueError(f"estimator {name!r} takes hyperparameters {allowed or 'none'}, got unknown {unknown}")
     return cls(**hparams)
+
+
+def run_key(run) -> tuple[str, str]:
+    """Runs (anything with ``estimator`` and ``hparams``) with equal keys can share one estimator object."""
+    return run.estimator, json.dumps(run.hparams, sort_keys=True, default=str)
+
+
+def build_slices(runs: list) -> list[tuple["Estimator", int, int]]:
+    """One estimator object per contiguous block of runs with equal ``run_key`` (sort the runs by it first):
+    ``(estimator, first run, end run)``. A batched module evaluates each slice of its score stack with its own
+    object (MINE keeps a moving average per slice)."""
+    slices, start = [], 0
+    for _, same in itertools.groupby(runs, key=run_key):
+        first, n = next(same), 1 + sum(1 for _ in same)
+        slices.append((build(first.estimator, **first.hparams), start, start + n))
+        start += n
+    return slices
 
 
 class Estimator(abc.ABC):

@@ -6,6 +6,7 @@ mirror cases through the data stage's pre-flight check; argument cases through a
 """
 
 import copy
+import functools
 import re
 import shutil
 from pathlib import Path
@@ -29,17 +30,12 @@ def _with(dotted: str, value):
     return raw
 
 
-def _mi(dotted: str, value, pattern: str):
+def _case(experiment: str, dotted: str, value, pattern: str):
     """A case: (experiment, params.yaml with ``dotted`` set to ``value``, what the one-line error must say)."""
-    return "mi-benchmark", _with(dotted, value), pattern
+    return experiment, _with(dotted, value), pattern
 
 
-def _protein(dotted: str, value, pattern: str):
-    return "protein", _with(dotted, value), pattern
-
-
-def _ssl(dotted: str, value, pattern: str):
-    return "ssl", _with(dotted, value), pattern
+_mi, _protein, _ssl = (functools.partial(_case, e) for e in ("mi-benchmark", "protein", "ssl"))
 
 
 PARAMS_CASES = [

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from anchorbench.paths import REPO
+from tests.params import smoke_params
 
 pytestmark = pytest.mark.slow
 
@@ -29,10 +30,7 @@ def _copy_repo(dest: Path) -> None:
 
 def _smoke_copy(dest: Path) -> Path:
     _copy_repo(dest)
-    params = yaml.safe_load((dest / "params.yaml").read_text())
-    params["profile"] = "smoke"
-    params["mi_benchmark"]["estimators"] = ["nwj", "infonce_anchor"]
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    smoke_params(dest, mi_benchmark={"estimators": ["nwj", "infonce_anchor"]})
     return dest
 
 

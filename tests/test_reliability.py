@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from anchorbench.paths import REPO
 from anchorbench.resume import RESULT
+from tests.params import smoke_params
 from tests.servers import BIN, background, base_env, free_port, listening, wait_http
 
 LOOPBACK = {"127.0.0.1", "::1"}
@@ -47,16 +47,6 @@ def prefect_server(tmp_path_factory):
 
 
 # ---------------------------------------------------------------- interruption
-
-
-def _smoke_params(tmp: Path, **sections: dict) -> Path:
-    raw = yaml.safe_load((REPO / "params.yaml").read_text())
-    raw["profile"] = "smoke"
-    for name, values in sections.items():
-        raw[name] |= values
-    path = tmp / "params.yaml"
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    return path
 
 
 @dataclass(frozen=True)
@@ -111,7 +101,7 @@ class _Watcher(threading.Thread):
 def test_killed_training_resumes_without_retraining(tmp_path, prefect_server, experiment):
     api, _ = prefect_server
     case = KILL_CASES[experiment]
-    params = _smoke_params(tmp_path, **case.sections)
+    params = smoke_params(tmp_path, **case.sections)
     cmd = [sys.executable, "-m", *case.stage, "--params", str(params)]
 
     def tree(name: str) -> dict:

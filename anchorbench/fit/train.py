@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
-import json
 import math
 from dataclasses import dataclass, field
 
@@ -24,6 +23,7 @@ import estimators
 from anchorbench.fit.data import PairedSplit, Standardizer, as_matrix, check_sizes
 from anchorbench.fit.result import FitResult
 from estimators.critics import CRITICS, CriticConfig, build_critic, seed_runs
+from estimators.registry import build_slices, run_key
 
 LOG2E = 1.0 / math.log(2.0)
 VAL_SEED = 12345  # the validation batches are the same for every run and every check
@@ -132,22 +132,13 @@ def runs_per_module(critic: dict, batch_size: int, device: torch.device) -> int:
     return max(1, MODULE_ELEMENTS.get(device.type, MODULE_ELEMENTS["cuda"]) // (rows * critic.get("width", 256)))
 
 
-def estimator_key(run: FitRun) -> tuple[str, str]:
-    return run.estimator, json.dumps(run.hparams, sort_keys=True, default=str)
-
-
 class RunModule:
     """Runs sharing one stacked critic; estimator slices ``[a, b)``; per-run early-stopping state on the device."""
 
     def __init__(self, critic: torch.nn.Module, runs: list[FitRun], positions: list[int], streams: list[int],
                  device: torch.device) -> None:
         self.critic, self.runs, self.positions, self.streams = critic, runs, positions, streams
-        self.parts = []  # (estimator, first run, end run)
-        start = 0
-        for _, same in itertools.groupby(runs, key=estimator_key):
-            first, n = next(same), 1 + sum(1 for _ in same)
-            self.parts.append((estimators.build(first.estimator, **first.hparams), start, start + n))
-            start += n
+        self.parts = build_slices(runs)  # (estimator, first run, end run)
         r = len(runs)
         self.active = torch.ones(r, dtype=torch.bool, device=device)  # still training: not stopped, not diverged
         self.done = torch.zeros(r, dtype=torch.bool, device=device)  # stopped or diverged, and frozen at its best
@@ -253,7 +244,7 @@ def build_modules(runs: list[FitRun], data: list[Prepared], critic: dict, stream
     kwargs = {k: v for k, v in critic.items() if k not in ("type", "output")}
     outputs = [_output(critic, run, estimators.build(run.estimator, **run.hparams)) for run in runs]
     shape = lambda r: (data[runs[r].data].dx, data[runs[r].data].dy, outputs[r])  # noqa: E731
-    order = sorted(range(len(runs)), key=lambda r: (shape(r), *estimator_key(runs[r]), runs[r].seed, r))
+    order = sorted(range(len(runs)), key=lambda r: (shape(r), *run_key(runs[r]), runs[r].seed, r))
     size = runs_per_module(critic, batch_size, device)
     modules = []
     for (dx, dy, output), group in itertools.groupby(order, key=shape):

@@ -9,8 +9,6 @@ schedule -> modules (critic + estimators + records) -> step loop -> readout.
 
 from __future__ import annotations
 
-import itertools
-import json
 import math
 import time
 import warnings
@@ -20,9 +18,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-import estimators
 from anchorbench.mi_benchmark.domains import Domain
 from estimators.critics import CriticConfig, seed_runs
+from estimators.registry import build_slices, run_key
 
 LOG2E = 1.0 / math.log(2.0)
 
@@ -86,11 +84,6 @@ def runs_per_module(critic: CriticConfig, batch_size: int, device: torch.device)
     return max(1, MODULE_ELEMENTS.get(device.type, MODULE_ELEMENTS["cuda"]) // (rows * width))
 
 
-def estimator_key(run: RunSpec) -> tuple[str, str]:
-    """Runs with equal keys share one estimator object (same name and hyperparameters)."""
-    return run.estimator, json.dumps(run.hparams, sort_keys=True, default=str)
-
-
 class RunModule:
     """Runs that share one stacked critic, with their estimators and per-step records.
 
@@ -103,12 +96,7 @@ class RunModule:
                  steps: int, device: torch.device) -> None:
         self.critic, self.positions = critic, positions
         self.seed_slots = torch.tensor(seed_slots, device=device)  # [r]: which seed's batch each run trains on
-        self.parts: list[tuple[estimators.Estimator, int, int]] = []  # (estimator, first run, end run)
-        start = 0
-        for _, same in itertools.groupby(runs, key=estimator_key):
-            first, n = next(same), 1 + sum(1 for _ in same)
-            self.parts.append((estimators.build(first.estimator, **first.hparams), start, start + n))
-            start += n
+        self.parts = build_slices(runs)  # (estimator, first run, end run)
         r = len(runs)
         self.estimates = torch.full((steps, r), math.nan, device=device)  # nats; filled without host syncs
         self.finite = torch.ones(steps, r, dtype=torch.bool, device=device)
@@ -133,7 +121,7 @@ def build_modules(runs: list[RunSpec], critic: CriticConfig, domain, batch_size:
                   device: torch.device) -> list[RunModule]:
     """Split the runs, ordered by estimator then seed, into modules of ``runs_per_module`` runs."""
     seeds = sorted({run.seed for run in runs})
-    order = sorted(range(len(runs)), key=lambda r: (*estimator_key(runs[r]), runs[r].seed))
+    order = sorted(range(len(runs)), key=lambda r: (*run_key(runs[r]), runs[r].seed))
     size = runs_per_module(critic, batch_size, device)
     modules = []
     for start in range(0, len(order), size):

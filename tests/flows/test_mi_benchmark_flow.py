@@ -6,22 +6,16 @@ import mlflow
 import optuna
 import pandas as pd
 import pytest
-import yaml
 
 from anchorbench.config import load_params
-from anchorbench.paths import REPO
+from tests.params import smoke_params
 
 pytestmark = pytest.mark.slow
 
 
 def _smoke_params(tmp_path, **mi):
-    raw = yaml.safe_load((REPO / "params.yaml").read_text())
-    raw["profile"] = "smoke"
-    raw["mi_benchmark"] |= {"domains": ["gaussian"], "estimators": ["nwj", "infonce", "infonce_anchor"], **mi}
-    raw["tune"] |= {"storage": f"sqlite:///{tmp_path / 'optuna.db'}"}
-    path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return str(path)
+    return str(smoke_params(tmp_path, tune={"storage": f"sqlite:///{tmp_path / 'optuna.db'}"}, mi_benchmark={
+        "domains": ["gaussian"], "estimators": ["nwj", "infonce", "infonce_anchor"], **mi}))
 
 
 def test_tune_then_train_writes_every_output(prefect_harness, isolated):

@@ -7,22 +7,16 @@ import mlflow
 import optuna
 import pandas as pd
 import pytest
-import yaml
 
 from anchorbench.config import load_params
-from anchorbench.paths import REPO
+from tests.params import smoke_params
 
 pytestmark = pytest.mark.slow
 
 
 def _smoke_params(tmp_path) -> str:
-    raw = yaml.safe_load((REPO / "params.yaml").read_text())
-    raw["profile"] = "smoke"
-    raw["protein_data"] |= {"datasets": ["ligand"]}
-    raw["protein"] |= {"tune_storage": f"sqlite:///{tmp_path / 'optuna.db'}"}
-    path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return str(path)
+    return str(smoke_params(tmp_path, protein_data={"datasets": ["ligand"]},
+                            protein={"tune_storage": f"sqlite:///{tmp_path / 'optuna.db'}"}))
 
 
 def test_data_tune_train_write_every_output(prefect_harness, isolated):

@@ -6,23 +6,17 @@ import mlflow
 import optuna
 import pandas as pd
 import pytest
-import yaml
 
-from anchorbench.paths import REPO
+from tests.params import smoke_params
 
 pytestmark = pytest.mark.slow
 
 
 def _smoke_params(tmp_path):
-    raw = yaml.safe_load((REPO / "params.yaml").read_text())
-    raw["profile"] = "smoke"
-    raw["cdp_data"] |= {"glyph_source": "sklearn"}
-    raw["ssl"] |= {"objectives": ["infonce", "infonce_anchor", "chi2"], "post_estimators": ["infonce", "js_plugin"],
-                   "tune_objectives": ["infonce_anchor"], "tune_storage": f"sqlite:///{tmp_path / 'optuna.db'}",
-                   "device": "cpu"}
-    path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return str(path)
+    return str(smoke_params(tmp_path, cdp_data={"glyph_source": "sklearn"}, ssl={
+        "objectives": ["infonce", "infonce_anchor", "chi2"], "post_estimators": ["infonce", "js_plugin"],
+        "tune_objectives": ["infonce_anchor"], "tune_storage": f"sqlite:///{tmp_path / 'optuna.db'}",
+        "device": "cpu"}))
 
 
 def test_cdp_data_ssl_and_tune(prefect_harness, isolated):

@@ -4,22 +4,17 @@ output trees (torch.save used to name the encoder archive's inner folder after a
 import json
 
 import torch
-import yaml
 
-from anchorbench.config import parse_params
+from anchorbench.config import load_params
 from anchorbench.io import sha256
-from anchorbench.paths import REPO
 from anchorbench.ssl.data import build_cdp, load_cdp
 from anchorbench.ssl.run import Data, plan_units, run_unit
+from tests.params import smoke_params
 
 
 def test_cdp_data_and_a_unit_are_byte_identical_in_two_fresh_runs(tmp_path, monkeypatch):
-    raw = yaml.safe_load((REPO / "params.yaml").read_text())
-    raw["profile"] = "smoke"
-    raw["cdp_data"] |= {"glyph_source": "sklearn"}
-    raw["ssl"] |= {"objectives": ["infonce_anchor"], "pairings": ["cdp"], "post_estimators": ["js_plugin"],
-                   "device": "cpu"}
-    params = parse_params(raw)
+    params = load_params(smoke_params(tmp_path, cdp_data={"glyph_source": "sklearn"}, ssl={
+        "objectives": ["infonce_anchor"], "pairings": ["cdp"], "post_estimators": ["js_plugin"], "device": "cpu"}))
     unit = plan_units(params.ssl)[0]
     digests, rows = [], []
     for run in ("a", "b"):
