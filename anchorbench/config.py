@@ -15,43 +15,48 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import ValidationError, model_validator
+from pydantic import ValidationError, create_model, model_validator
 
-from anchorbench.mi_benchmark import config as mi_config
-from anchorbench.protein import config as protein_config
+from anchorbench import experiments
 from anchorbench.sections import Section
-from anchorbench.ssl import config as ssl_config
 
-Profile = Literal["smoke", "default", "paper"]
-PROFILE_NAMES = ("smoke", "default", "paper")
+Profile = Literal[experiments.PROFILE_NAMES]
+PROFILE_NAMES = experiments.PROFILE_NAMES
+CONFIGS = {key: experiments.config(key) for key in experiments.REGISTRY}  # each experiment's sections, profiles
 
 # Every experiment's presets, merged: {profile: {"section.key": value}}.
 PROFILES: dict[str, dict[str, object]] = {
-    name: {k: v for module in (mi_config, protein_config, ssl_config) for k, v in module.PROFILES.get(name, {}).items()}
+    name: {k: v for module in CONFIGS.values() for k, v in module.PROFILES.get(name, {}).items()}
     for name in PROFILE_NAMES}
 
 
-class Params(Section):
-    """The whole params.yaml: the profile and one section per DVC stage."""
+class _Root(Section):
+    """The whole params.yaml: the profile and one section per DVC stage of every registered experiment."""
 
     profile: Profile = "default"
-    data: mi_config.DataParams = mi_config.DataParams()
-    mi_benchmark: mi_config.MIBenchmarkParams
-    tune: mi_config.TuneParams = mi_config.TuneParams()
-    protein_data: protein_config.ProteinDataParams = protein_config.ProteinDataParams()
-    protein: protein_config.ProteinParams = protein_config.ProteinParams()
-    cdp_data: ssl_config.CDPDataParams = ssl_config.CDPDataParams()
-    ssl: ssl_config.SSLParams = ssl_config.SSLParams()
 
     @model_validator(mode="after")
-    def _consistent_sections(self) -> "Params":
-        protein_config.check_held_out(self.protein_data, self.protein)
+    def _consistent_sections(self):
+        for module in CONFIGS.values():
+            getattr(module, "check", lambda params: None)(self)  # checks across one experiment's sections
         return self
 
     def section_hash(self, *sections: str) -> str:
         """Short hash of the named sections, for MLflow tags and cache keys."""
         blob = json.dumps({s: getattr(self, s).model_dump(mode="json") for s in sections}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _field(model: type[Section]):
+    """A section field: defaults to the section's own defaults where it has them all, else required."""
+    try:
+        return model, model()
+    except ValidationError:
+        return model, ...
+
+
+_SECTIONS = {name: _field(model) for module in CONFIGS.values() for name, model in module.SECTIONS.items()}
+Params = create_model("Params", __base__=_Root, __module__=__name__, **_SECTIONS)
 
 
 def _apply_profile(raw: dict) -> dict:

@@ -57,6 +57,37 @@ def write_json(path: str | Path, obj) -> Path:
     return Path(path)
 
 
+def save_figure(fig, path: str | Path, dpi: int = 120) -> Path:
+    """Save a matplotlib figure as PNG atomically, then close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, format="png")
+    finally:
+        plt.close(fig)
+    return Path(path)
+
+
+MANIFEST = "manifest.json"
+
+
+def write_manifest(folder: str | Path, info: dict, settings: dict) -> dict:
+    """``<folder>/manifest.json``, every data stage's one format: the sha256 of every file under ``folder``
+    (paths relative to it, sorted), the stage's ``settings`` and its own ``info`` (counts, sources). Returns it."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+    manifest = {"files": {p.relative_to(folder).as_posix(): sha256(p) for p in files}, "settings": settings, **info}
+    write_json(folder / MANIFEST, manifest)
+    return manifest
+
+
+def manifest_version(folder: str | Path) -> str:
+    """Short hash of a data stage's ``manifest.json`` (part of the resume key of what trains on it), or ``none``."""
+    path = Path(folder) / MANIFEST
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.exists() else "none"
+
+
 def write_frame(path: str | Path, frame) -> Path:
     """Write a DataFrame as parquet or csv (by suffix), atomically."""
     path = Path(path)

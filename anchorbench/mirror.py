@@ -51,7 +51,7 @@ def verify(relpath: str, path: Path) -> None:
 
 
 def mirror_dir(setting: str | None = None) -> Path | None:
-    """The mirror folder: the ``data.mirror`` setting, else $ANCHORBENCH_DATA_MIRROR, else
+    """The mirror folder: the data section's ``mirror`` setting, else $ANCHORBENCH_DATA_MIRROR, else
     ``../shared/data`` beside the repo if it exists; None when none is configured or found."""
     if setting:
         return Path(setting).expanduser().resolve()
@@ -70,6 +70,7 @@ def require_file(relpath: str, setting: str | None = None, source: str | None = 
         return path
     where = f"looked in {root}" if root else "no mirror is configured"
     raise FileNotFoundError(
-        f"data file {relpath!r} not found ({where}). Put it in a folder and point the `data.mirror` setting in "
-        f"params.yaml or the {ENV} environment variable at that folder. "
+        f"data file {relpath!r} not found ({where}). Put it in a folder and point the `mirror` key of the "
+        f"experiment's data section in params.yaml (e.g. `mi_benchmark_data.mirror`) or the {ENV} environment "
+        f"variable at that folder. "
         f"Source: {source or SOURCES.get(relpath, 'see README')}.")

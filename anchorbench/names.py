@@ -1,29 +1,44 @@
-"""MLflow names in one place: experiments, tags and metric names, for logging and for reading back.
+"""MLflow names in one place: experiments, tags and the metric names writers and readers share.
 
-Both the writers (``tasks/``) and the readers (``anchorbench.mi_benchmark.compare``) use these, so a
-renamed metric cannot silently break a comparison.
+Every experiment ``<key>`` logs its training stage to MLflow experiment ``<key>`` and its studies to
+``<key>_tune``. The headline metrics of every experiment use the shared names below, so the runs tables of all
+experiments read the same way (``anchorbench compare`` and the UI test read them back).
 """
 
 from __future__ import annotations
 
 import re
 
-# Experiments (one per experiment; tuning studies get their own).
-MI_BENCHMARK = "mi_benchmark"
-MI_BENCHMARK_TUNE = "mi_benchmark_tune"
-PROTEIN = "protein"
-SSL = "ssl"
+
+def experiment(key: str, stage: str = "train") -> str:
+    """The MLflow experiment of an experiment's stage: ``<key>`` for training, ``<key>_tune`` for its studies."""
+    return key if stage == "train" else f"{key}_{stage}"
+
 
 # Tags every run carries (tasks.tracking.base_tags) and the role of a parent run.
 TAG_ROLE = "role"
-TAG_STATUS = "status"
-ROLE_BENCHMARK = "benchmark"
-ROLE_STUDY = "study"
-RUN_KEYS = ("domain", "critic", "estimator", "seed")  # tags of one MI-benchmark child run
+TAG_STATUS = "status"  # a child run: ok | diverged | failed
+TAG_STATE = "state"  # an Optuna trial's run: complete | pruned | failed
+ROLE_STAGE = "stage"  # the parent run of a training stage's flow run
+ROLE_STUDY = "study"  # the parent run of one Optuna study
+
+# Shared headline metric names (bits for MI; "error" = estimate - truth).
+MI_BITS = "mi_bits"
+TRUE_MI_BITS = "true_mi_bits"
+ERROR_BITS = "error_bits"
+ABS_ERROR_BITS = "abs_error_bits"
+AUROC = "auroc"
+TOP1 = "top1"
+WITHIN_10PCT = "within_10pct"  # fraction of cases within 10 % (or 0.05 nat) of the truth
 
 # Per-level statistics of an MI-benchmark child run, e.g. ``bias_4bits``.
 LEVEL_STATISTICS = ("mean", "bias", "sd")
 _LEVEL_METRIC = re.compile(r"(mean|bias|sd)_([0-9.]+)bits")
+
+
+def slug(label: str) -> str:
+    """A label as a file or folder name: ``binary_rule(alpha=2, rule=power)`` -> ``binary_rule-alpha2-rulepower``."""
+    return re.sub(r"-+", "-", re.sub(r"[^a-zA-Z0-9_.-]", "-", label.replace("=", ""))).strip("-")
 
 
 def level_metric(statistic: str, level_bits: float) -> str:
@@ -37,14 +52,3 @@ def parse_level_metric(name: str) -> tuple[str, float] | None:
     """``bias_4bits`` -> ("bias", 4.0); None for any other metric name."""
     m = _LEVEL_METRIC.fullmatch(name)
     return (m.group(1), float(m.group(2))) if m else None
-
-
-# Protein experiment (anchorbench/protein, tasks/protein.py).
-PROTEIN_TUNE = "protein_tune"  # Optuna studies of the protein task (a parent per study, a child per trial)
-PROTEIN_RUN_KEYS = ("dataset", "objective", "trial")  # tags of one protein child run
-
-# SSL experiment (anchorbench.ssl): the parent run's role and the tags of one child (unit) run.
-ROLE_SSL = "ssl"
-ROLE_SSL_STUDY = "ssl_study"
-SSL_TUNE = "ssl_tune"
-SSL_RUN_KEYS = ("objective", "pairing", "batch_size", "seed")

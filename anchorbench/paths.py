@@ -3,8 +3,9 @@
 Absolute paths keep MLflow, Optuna and Prefect stores in the repo even when DVC runs a stage in a
 temporary copy (``dvc exp run --temp/--queue``): set ``ANCHORBENCH_HOME`` to the main checkout there.
 Stage outputs sit under ``$ANCHORBENCH_OUTPUTS`` (default: the repo, where dvc.yaml expects them); the
-CLI points it at a scratch tree when a run's params differ from params.yaml. The output constants
-(``paths.POOLS``, ``paths.MI_BENCHMARK``, ...) are read from the environment at each access.
+CLI points it at a scratch tree when a run's params differ from params.yaml. Each experiment's own folders
+(``data/<key>``, ``results/<key>``, ...) are named by ``anchorbench.experiment.Experiment``; both roots are read
+from the environment at each call.
 """
 
 from __future__ import annotations
@@ -14,18 +15,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 OUTPUTS_ENV = "ANCHORBENCH_OUTPUTS"
-
-# Stage outputs relative to the outputs root: the names dvc.yaml declares.
-_OUTPUT_DIRS = {
-    "POOLS": "data/pools",
-    "TUNE": "results/tune",
-    "MI_BENCHMARK": "results/mi_benchmark",
-    "UNITS": ".cache/units",  # finished units of work per experiment, content-keyed (anchorbench.resume)
-    "PROTEIN_DATA": "data/protein",
-    "PROTEIN": "results/protein",
-    "CDP_DATA": "data/cdp",
-    "SSL": "results/ssl",
-}
 
 
 def home() -> Path:
@@ -46,11 +35,3 @@ def mlflow_uri() -> str:
 def optuna_storage(setting: str | None) -> str:
     """The study storage: the setting (an RDB URL or a ``.log`` journal path), else ``<home>/optuna.db``."""
     return setting or f"sqlite:///{home() / 'optuna.db'}"
-
-
-def __getattr__(name: str) -> Path:
-    if name in _OUTPUT_DIRS:
-        return outputs() / _OUTPUT_DIRS[name]
-    if name == "OUTPUTS":
-        return outputs()
-    raise AttributeError(f"module 'anchorbench.paths' has no attribute {name!r}")

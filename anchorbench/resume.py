@@ -4,9 +4,10 @@ unit) is kept, once finished, as a content-keyed folder under ``<outputs>/.cache
 A rerun after a kill (or any rerun with the same spec, data and code) reuses each unit whose key matches and
 computes only the rest. The key hashes everything that determines the unit's result: its spec, the data's
 manifest version and the code version. A unit's folder is built under a temporary name and renamed into place
-whole, so a kill never leaves a half-finished unit that looks finished. The cache lives outside ``results/``
-because ``dvc repro`` deletes a stage's declared outputs before it runs the stage; ``publish`` then copies a
-unit's files to their place in the outputs, each atomically.
+whole, so a kill never leaves a half-finished unit that looks finished; the temporary folder names its owner
+(host and pid), and ``remove_stale`` deletes a killed worker's leftovers on the next start (never a live
+worker's). The cache lives outside ``results/`` because ``dvc repro`` deletes a stage's declared outputs before
+it runs the stage; ``publish`` then copies a unit's files to their place in the outputs, each atomically.
 """
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from anchorbench.io import atomic_path
 
 RESULT = "result.json"  # the unit's JSON result; the folder is finished when it holds this file
+OWNER = ".owner.json"  # in a unit's temporary folder: the host and pid building it
+UNOWNED_SECONDS = 3600  # a temporary folder without an owner file (a kill between mkdtemp and the write) this old
 
 
 def _plain(value):
@@ -58,8 +63,10 @@ def finished(root: str | Path, name: str, key: str, compute: Callable[[Path], di
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}-", suffix=".tmp"))
         try:
+            (tmp / OWNER).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
             result = compute(tmp)
             (tmp / RESULT).write_text(json.dumps(result, indent=2, sort_keys=True, default=_plain) + "\n")
+            (tmp / OWNER).unlink()
             try:
                 os.rename(tmp, folder)
             except OSError:
@@ -68,6 +75,34 @@ def finished(root: str | Path, name: str, key: str, compute: Callable[[Path], di
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return folder, json.loads((folder / RESULT).read_text())
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` on this host exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def remove_stale(root: str | Path) -> list[Path]:
+    """Delete the temporary unit folders under ``root`` whose builder is gone: its pid on this host is dead (or,
+    with no owner file, it is older than ``UNOWNED_SECONDS``). Folders of live workers and of other hosts stay.
+    Returns the deleted folders."""
+    root, host, removed = Path(root), socket.gethostname(), []
+    for tmp in sorted(root.glob(".*.tmp")) if root.is_dir() else []:
+        try:
+            owner = json.loads((tmp / OWNER).read_text())
+            stale = owner["host"] == host and not alive(int(owner["pid"]))
+        except (OSError, ValueError, KeyError):
+            stale = time.time() - tmp.stat().st_mtime > UNOWNED_SECONDS
+        if stale:
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    return removed
 
 
 def publish(folder: str | Path, out_dir: str | Path) -> list[Path]:

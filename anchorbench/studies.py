@@ -79,6 +79,20 @@ def open_study(name: str, storage: str, seed: int, direction: Literal["minimize"
                                pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1))
 
 
+def study_for(params, key: str, profile: str) -> optuna.Study:
+    """The study ``<study_name>-<key>-<profile>`` of a tuning section's ``study`` block
+    (``anchorbench.sections.StudyParams``): created, or resumed and joined."""
+    from anchorbench import paths
+
+    return open_study(f"{params.study_name}-{key}-{profile}", paths.optuna_storage(params.storage),
+                      params.sampler_seed, params.direction, params.heartbeat_seconds, params.trial_retries)
+
+
+def state_counts(study: optuna.Study) -> dict[str, int]:
+    """How many trials are in each state: ``{"complete": n, "pruned": n, "fail": n, ...}``."""
+    return {s.name.lower(): sum(t.state == s for t in study.trials) for s in TrialState}
+
+
 def counts(trial: FrozenTrial) -> bool:
     """Whether a finished trial uses up one of the study's ``n_trials``."""
     return trial.state in (TrialState.COMPLETE, TrialState.PRUNED) or (

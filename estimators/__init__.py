@@ -11,7 +11,16 @@ Quick use::
 
 from estimators.critics import BilinearCritic, JointCritic, SeparableCritic, build_critic
 from estimators.oracles import CorrelatedGaussian
-from estimators.registry import Estimator, available, build
+from estimators.registry import (
+    Estimator,
+    available,
+    build,
+    canonical,
+    hyperparameters,
+    label,
+    paper_name,
+    parse_label,
+)
 
-__all__ = ["available", "build", "Estimator", "build_critic", "JointCritic", "SeparableCritic",
-           "BilinearCritic", "CorrelatedGaussian"]
+__all__ = ["available", "build", "hyperparameters", "label", "parse_label", "canonical", "paper_name", "Estimator",
+           "build_critic", "JointCritic", "SeparableCritic", "BilinearCritic", "CorrelatedGaussian"]

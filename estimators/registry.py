@@ -12,8 +12,10 @@ import inspect
 import itertools
 import json
 import math
+import re
 
 import torch
+import yaml
 
 from estimators import bounds, scoring_rules
 from estimators._shapes import Tensor, check_scores, offdiag_logmeanexp
@@ -31,16 +33,82 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def build(name: str, **hparams) -> "Estimator":
-    """Instantiate estimator ``name``; unknown names or hyperparameters raise ValueError."""
+def hyperparameters(name: str) -> list[str]:
+    """The hyperparameters estimator ``name`` takes (its constructor's arguments)."""
     if name not in _REGISTRY:
         raise ValueError(f"unknown estimator {name!r}; available: {', '.join(available())}")
+    return list(inspect.signature(_REGISTRY[name].__init__).parameters)[1:]
+
+
+def build(name: str, **hparams) -> "Estimator":
+    """Instantiate estimator ``name``; unknown names or hyperparameters raise ValueError."""
+    allowed = hyperparameters(name)
     cls = _REGISTRY[name]
-    allowed = list(inspect.signature(cls.__init__).parameters)[1:]
     unknown = sorted(set(hparams) - set(allowed))
     if unknown:
         raise ValueError(f"estimator {name!r} takes hyperparameters {allowed or 'none'}, got unknown {unknown}")
     return cls(**hparams)
+
+
+def label(name: str, hparams: dict | None = None) -> str:
+    """The one name of an estimator with fixed hyperparameters, used in params.yaml, tables, MLflow tags and
+    figures: ``infonce_anchor``, ``infonce_anchor(K=1)``, ``spherical(parametrization=pd)``. Hyperparameters equal
+    to the estimator's defaults are left out and the rest sorted, so one configuration has exactly one label."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown estimator {name!r}; available: {', '.join(available())}")
+    defaults = {k: p.default for k, p in inspect.signature(_REGISTRY[name].__init__).parameters.items()}
+    shown = {k: v for k, v in sorted((hparams or {}).items()) if k not in defaults or v != defaults[k]}
+    return name + (f"({', '.join(f'{k}={_format(v)}' for k, v in shown.items())})" if shown else "")
+
+
+def _format(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return format(value, ".10g")
+    return str(value)
+
+
+_LABEL = re.compile(r"([a-z][a-z0-9_]*)(?:\((.*)\))?")
+
+
+def parse_label(text: str) -> tuple[str, dict]:
+    """``"infonce_anchor(K=1, nu=0.5)"`` -> ``("infonce_anchor", {"K": 1, "nu": 0.5})``: the registry name and
+    hyperparameters of a label (values read as YAML scalars); ValueError naming what is wrong, including
+    hyperparameters the estimator does not take."""
+    match = _LABEL.fullmatch(str(text).replace(" ", ""))
+    if not match:
+        raise ValueError(f"estimator {text!r} must look like name or name(key=value, ...), e.g. infonce_anchor(K=1)")
+    name, args = match.group(1), match.group(2)
+    hparams = {}
+    for item in filter(None, (args or "").split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"estimator {text!r}: {item!r} must look like key=value")
+        hparams[key] = yaml.safe_load(value)
+    build(name, **hparams)  # unknown names and hyperparameters raise here, naming the allowed ones
+    return name, hparams
+
+
+def canonical(text: str) -> str:
+    """The canonical label of ``text`` (defaults dropped, keys sorted): infonce_anchor(nu=1) -> infonce_anchor."""
+    return label(*parse_label(text))
+
+
+# The papers' names of the configurations the experiments run (a display column only: labels are the names).
+PAPER_NAMES = {
+    "dv": "DV", "nwj": "NWJ", "nwj_plugin": "NWJ (plug-in)", "mine": "MINE", "infonce": "InfoNCE",
+    "js": "JS (f-GAN, NWJ readout)", "js_plugin": "JS (K = 1, nu = 1)", "smile": "SMILE (tau = 5)",
+    "chi2": "chi2 (PCC)", "fdime": "f-DIME (KL)", "infonce_anchor": "InfoNCE-anchor",
+    "infonce_anchor(K=1)": "JS (K = 1)", "spherical": "Spherical", "spherical(parametrization=pd)": "Spherical (PD)",
+    "brier": "Brier", "inverse_log": "inverse log", "scoring_rule(nu=0)": "InfoNCE",
+    "binary_rule(alpha=2, parametrization=pd, rule=power)": "chi2 (LSIF, PD)",
+}
+
+
+def paper_name(text: str) -> str:
+    """The paper's name of a label (``infonce_anchor(K=1)`` -> ``JS (K = 1)``); the label itself if it has none."""
+    return PAPER_NAMES.get(canonical(text), text)
 
 
 def run_key(run) -> tuple[str, str]:

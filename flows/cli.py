@@ -2,7 +2,7 @@
 compares MLflow runs, fits a critic on a user's arrays and lists the estimators.
 
     anchorbench run mi-benchmark --profile smoke        # data -> tune -> train (scratch outputs: params differ)
-    anchorbench run mi-benchmark --stage train
+    anchorbench run protein --stage train                # any registered experiment, any of its stages
     anchorbench run pipeline                             # dvc repro, as a Prefect flow, output streamed
     anchorbench serve --cron "0 3 * * *"                 # deployments on a running Prefect server
     anchorbench compare --statistic bias                 # table from MLflow
@@ -22,14 +22,10 @@ from pathlib import Path
 
 import yaml
 
+from anchorbench import experiments
 from anchorbench.fit import command as estimate_command
+from flows.runners import RUNNERS
 
-PROFILES = ("smoke", "default", "paper")
-RUNNERS = ("thread", "dask")
-# experiment name on the command line -> (flow module, its stages)
-EXPERIMENTS = {"mi-benchmark": ("flows.mi_benchmark", ("data", "tune", "train", "all")),
-               "protein": ("flows.protein", ("data", "tune", "train", "all")),
-               "ssl": ("flows.ssl", ("cdp_data", "ssl_tune", "ssl", "all"))}
 # What the Makefile exports, for direct calls: offline, and patient with a slow ephemeral Prefect server.
 ENV_DEFAULTS = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
                 "MLFLOW_DISABLE_TELEMETRY": "true", "DVC_NO_ANALYTICS": "1",
@@ -91,10 +87,10 @@ def cmd_run(args) -> int:
     if args.dask_address:
         os.environ["ANCHORBENCH_TASK_RUNNER"] = "dask"
         os.environ["ANCHORBENCH_DASK_ADDRESS"] = args.dask_address
-    import importlib
+    from flows.entry import stage_main
 
-    module = importlib.import_module(EXPERIMENTS[args.flow][0])
-    status = module.main([args.stage, "--params", params_path])
+    status = stage_main([experiments.entry(args.flow).key, args.stage, "--params", params_path],
+                        prog="anchorbench run")
     if status != 0 and fresh_scratch is not None and [p.name for p in fresh_scratch.iterdir()] == ["params.yaml"]:
         shutil.rmtree(fresh_scratch)  # a run refused before it started leaves nothing behind
         with contextlib.suppress(OSError):
@@ -105,13 +101,13 @@ def cmd_run(args) -> int:
 def cmd_serve(args) -> int:
     from prefect import serve
 
-    from flows.mi_benchmark import mi_benchmark_flow
+    from flows.experiment import flows_for
     from flows.pipeline import pipeline_flow
 
     deployments = [
         pipeline_flow.to_deployment(name="nightly", cron=args.cron, parameters={"targets": [], "force": False},
                                     description="dvc repro of every stage, on a schedule", concurrency_limit=1),
-        mi_benchmark_flow.to_deployment(name="weekly", cron=args.experiment_cron,
+        flows_for("mi_benchmark")["all"].to_deployment(name="weekly", cron=args.experiment_cron,
                                         parameters={"params_path": str(Path(args.params).resolve())},
                                         description="MI benchmark: data -> tune -> train, in this process",
                                         concurrency_limit=1),
@@ -145,13 +141,15 @@ def cmd_estimators(args) -> int:
 def _run_parser(sub) -> None:
     run = sub.add_parser("run", help="run a flow now",
                          description="Run an experiment's flow, or the pipeline, in this process.")
-    flows = run.add_subparsers(dest="flow", required=True, metavar="{" + ",".join([*EXPERIMENTS, "pipeline"]) + "}")
-    for name, (_, stages) in EXPERIMENTS.items():
-        exp = flows.add_parser(name, help=f"the {name} experiment",
-                               description=f"Run the {name} flow. Params that differ from params.yaml (another file, "
+    names = [e.key.replace("_", "-") for e in experiments.REGISTRY.values()]
+    flows = run.add_subparsers(dest="flow", required=True, metavar="{" + ",".join([*names, "pipeline"]) + "}")
+    for entry in experiments.REGISTRY.values():
+        name = entry.key.replace("_", "-")
+        exp = flows.add_parser(name, help=entry.title,
+                               description=f"Run the {name} flows. Params that differ from params.yaml (another file, "
                                            "or --profile) write to a scratch output tree, never over tracked results.")
-        exp.add_argument("--stage", choices=stages, default="all", help="stage to run (default: all)")
-        exp.add_argument("--profile", choices=PROFILES, help="override the params file's profile")
+        exp.add_argument("--stage", choices=[*entry.stages, "all"], default="all", help="stage to run (default: all)")
+        exp.add_argument("--profile", choices=experiments.PROFILE_NAMES, help="override the params file's profile")
         exp.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
         exp.add_argument("--runner", choices=RUNNERS, help="task runner for the training fan-out")
         exp.add_argument("--dask-address", help="scheduler address of an existing Dask cluster (implies --runner dask)")

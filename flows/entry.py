@@ -1,51 +1,45 @@
-"""The command-line entry of every experiment's flows: ``python -m flows.<experiment> <stage> --params F``.
+"""The command-line entry of every stage: ``python -m flows <experiment> <stage> [--params F]`` (what dvc.yaml runs).
 
-Params are validated before any flow runs (so before Prefect starts a server); a bad value, a missing
-file or a bad argument prints one line naming it and exits with status 2, with no traceback.
+Params are validated and the experiment's pre-flight check runs before any flow (so before Prefect starts a
+server); a bad value, a missing file or a bad argument prints one line naming it and exits with status 2, with
+no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
-from pathlib import Path
-from typing import Callable
+
+from anchorbench import experiments
 
 
-def run_name() -> str:
-    """A flow run's readable name, ``<flow>-<profile>-<start time>`` (used as ``flow_run_name``)."""
-    from prefect import runtime
-
+def check_stage(key: str, stage: str, params_path: str):
+    """Validate the params file and run the pre-flight checks of ``stage`` (``all``: every stage); the params."""
     from anchorbench.config import load_params
 
-    params = runtime.flow_run.parameters or {}
-    profile = load_params(params.get("params_path", "params.yaml")).profile
-    return f"{runtime.flow_run.flow_name}-{profile}-{runtime.flow_run.scheduled_start_time:%Y%m%d-%H%M%S}"
+    exp = experiments.get(key)
+    params = load_params(params_path)
+    for name in exp.stages if stage == "all" else (stage,):
+        exp.check(params, name)
+    return params
 
 
-def manifest_version(data_dir: Path) -> str:
-    """Short hash of a data stage's ``manifest.json`` (a cache key of what trains on it), or ``none``."""
-    manifest = Path(data_dir) / "manifest.json"
-    return hashlib.sha256(manifest.read_bytes()).hexdigest()[:12] if manifest.exists() else "none"
-
-
-def stage_main(prog: str, description: str, stages: dict[str, Callable[..., object]],
-               argv: list[str] | None = None, checks: dict[str, Callable[..., None]] | None = None) -> int:
-    """Parse ``<stage> [--params F]``, validate the params file and run the stage's pre-flight check
-    (``checks[stage](params)``: e.g. the input files exist and match their hashes), then run
-    ``stages[stage](params_path=F)``."""
-    from anchorbench.config import load_params
-
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument("stage", choices=list(stages))
+def stage_main(argv: list[str] | None = None, prog: str = "python -m flows") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description="Run one stage of an experiment as a Prefect flow.")
+    parser.add_argument("experiment", choices=[e.key for e in experiments.REGISTRY.values()])
+    parser.add_argument("stage", help="data | tune | train | all (the experiment's stages)")
     parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     args = parser.parse_args(argv)
+    stages = (*experiments.entry(args.experiment).stages, "all")
+    if args.stage not in stages:
+        parser.error(f"argument stage: invalid choice for {args.experiment}: {args.stage!r} (choose from "
+                     f"{', '.join(stages)})")
     try:
-        params = load_params(args.params)
-        (checks or {}).get(args.stage, lambda params: None)(params)
+        check_stage(args.experiment, args.stage, args.params)
     except (ValueError, FileNotFoundError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    stages[args.stage](params_path=args.params)
+    from flows.experiment import flows_for
+
+    flows_for(args.experiment)[args.stage](params_path=args.params)
     return 0

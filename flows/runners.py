@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 
-from prefect.task_runners import ThreadPoolTaskRunner
-
 RUNNERS = ("thread", "dask")
 
 
 def task_runner():
+    from prefect.task_runners import ThreadPoolTaskRunner
+
     kind = os.environ.get("ANCHORBENCH_TASK_RUNNER", "thread")
     if kind == "thread":
         return ThreadPoolTaskRunner(max_workers=int(os.environ.get("ANCHORBENCH_THREADS", "1")))

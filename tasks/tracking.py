@@ -1,35 +1,44 @@
-"""MLflow tracking: the store, the experiment per task, and the tags every run carries."""
+"""MLflow tracking, written once for every experiment: the store, the experiment, the tags every run carries, the
+training stage's parent and child runs (``anchorbench.experiment.ChildRun``) and a tuning trial's run.
+
+Every run carries the base tags (code, params, host and pid), so the next ``use_experiment`` closes the RUNNING
+runs of a killed process as KILLED, whichever experiment or stage it was.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import socket
 import subprocess
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
+from mlflow.entities import Metric
 
-from anchorbench import paths
+from anchorbench import names, paths
+from anchorbench.experiment import ChildRun, Summary
+from anchorbench.resume import alive
 
 TAG_HOST, TAG_PID = "host", "pid"  # the process that opened a run: a RUNNING run of a dead pid was killed
+# The experiment tag MLflow 3's UI reads to choose its view: the runs table, not the GenAI overview (traces).
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
 
-def use_experiment(name: str) -> None:
-    """Point MLflow at the project's store (absolute), select experiment ``name`` and close its orphaned runs."""
+def use_experiment(name: str) -> str:
+    """Point MLflow at the project's store (absolute), select experiment ``name`` (opened on its runs table) and
+    close its orphaned runs; its id."""
     mlflow.set_tracking_uri(paths.mlflow_uri())
     experiment = mlflow.set_experiment(name)
+    client = mlflow.MlflowClient()
+    for key, value in EXPERIMENT_KIND.items():
+        if experiment.tags.get(key) != value:
+            client.set_experiment_tag(experiment.experiment_id, key, value)
     close_orphaned_runs(experiment.experiment_id)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
+    return experiment.experiment_id
 
 
 def close_orphaned_runs(experiment_id: str) -> list[str]:
@@ -40,7 +49,7 @@ def close_orphaned_runs(experiment_id: str) -> list[str]:
     host = socket.gethostname().replace("'", "")
     orphans = [r.info.run_id for r in client.search_runs(
                    [experiment_id], f"attributes.status = 'RUNNING' and tags.{TAG_HOST} = '{host}'", max_results=1000)
-               if r.data.tags.get(TAG_PID, "").isdigit() and not _alive(int(r.data.tags[TAG_PID]))]
+               if r.data.tags.get(TAG_PID, "").isdigit() and not alive(int(r.data.tags[TAG_PID]))]
     for run_id in orphans:
         client.set_terminated(run_id, "KILLED")
     return orphans
@@ -73,7 +82,67 @@ def base_tags(params_hash: str, **extra) -> dict[str, str]:
             TAG_HOST: socket.gethostname(), TAG_PID: str(os.getpid()), **{k: str(v) for k, v in extra.items()}}
 
 
-def log_figure_files(*files: Path) -> None:
-    for f in files:
-        if Path(f).exists():
-            mlflow.log_artifact(str(f), artifact_path="figures" if str(f).endswith(".png") else None)
+def finite(metrics: dict) -> dict[str, float]:
+    """The finite numbers of ``metrics`` as floats (MLflow stores no NaN; a missing metric says 'not measured')."""
+    return {k: float(v) for k, v in metrics.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
+
+
+def log_files(files: dict[str, str]) -> None:
+    """Every existing file as an artifact of the active run; figures under ``figures/``."""
+    for f in map(Path, files.values()):
+        if f.exists():
+            mlflow.log_artifact(str(f), artifact_path="figures" if f.suffix == ".png" else None)
+
+
+def _log_series(run_id: str, series: dict[str, list[tuple[int, float]]]) -> None:
+    client, now = mlflow.MlflowClient(), int(time.time() * 1000)
+    batch = [Metric(name, float(v), now, int(step)) for name, points in series.items() for step, v in points
+             if math.isfinite(v)]
+    for i in range(0, len(batch), 1000):  # log_batch takes at most 1000 metrics per call
+        client.log_batch(run_id, metrics=batch[i:i + 1000])
+
+
+def log_stage(experiment: str, run_name: str, tags: dict[str, str], params: dict, summary: Summary,
+              children: list[ChildRun]) -> str:
+    """One parent run for a training stage's flow run (params, headline metrics, files) and a nested child per
+    ``ChildRun``; returns the parent's run id."""
+    use_experiment(experiment)
+    with mlflow.start_run(run_name=run_name, tags=tags | {names.TAG_ROLE: names.ROLE_STAGE}) as parent:
+        mlflow.log_params(params)
+        mlflow.log_metrics(finite(summary.headline))
+        log_files(summary.files)
+        for child in children:
+            with mlflow.start_run(run_name=child.name, nested=True,
+                                  tags=tags | child.tags | {names.TAG_STATUS: child.status}) as run:
+                if child.params:
+                    mlflow.log_params(child.params)
+                mlflow.log_metrics(finite(child.metrics))
+                _log_series(run.info.run_id, child.series)
+        return parent.info.run_id
+
+
+@contextmanager
+def study_run(experiment: str, run_name: str, tags: dict[str, str]):
+    """The parent run of one Optuna study."""
+    use_experiment(experiment)
+    with mlflow.start_run(run_name=run_name, tags=tags | {names.TAG_ROLE: names.ROLE_STUDY}) as run:
+        yield run
+
+
+class TrialRun:
+    """An Optuna trial's child run: ``log(metrics, step)`` while it trains, ``end(state, params, metrics)``."""
+
+    def __init__(self, name: str, tags: dict[str, str]) -> None:
+        self.run = mlflow.start_run(run_name=name, nested=True, tags=tags)
+
+    def log(self, metrics: dict[str, float], step: int | None = None) -> None:
+        mlflow.log_metrics(finite(metrics), step=step, run_id=self.run.info.run_id)
+
+    def end(self, state: str, params: dict, metrics: dict[str, float] | None = None) -> None:
+        """Record the trial's final state (complete | pruned | failed), its params and metrics; close the run."""
+        mlflow.set_tag(names.TAG_STATE, state)
+        if params:
+            mlflow.log_params(params)
+        self.log(metrics or {})
+        mlflow.end_run("FINISHED" if state != "failed" else "FAILED")

@@ -42,15 +42,14 @@ PARAMS_CASES = [
     _mi("mi_benchmark.lr", "fast", r"mi_benchmark\.lr: Input should be a valid number"),
     _mi("mi_benchmark.lr", -1, r"mi_benchmark\.lr: Input should be greater than 0"),
     _mi("mi_benchmark.lrr", 0.1, r"mi_benchmark\.lrr: unknown key"),
-    _mi("tune.nu_range", [20, 0.05], r"tune\.nu_range: must be \[low, high\] with 0 < low < high"),
-    _mi("tune.temperature_range", [0, 1], r"tune\.temperature_range: must be \[low, high\]"),
+    _mi("mi_benchmark_tune.nu_range", [20, 0.05], r"mi_benchmark_tune\.nu_range: must be \[low, high\] with 0 < low"),
+    _mi("mi_benchmark_tune.temperature_range", [0, 1], r"mi_benchmark_tune\.temperature_range: must be \[low, high\]"),
     _mi("mi_benchmark.estimators", ["foo"],
-        r"mi_benchmark\.estimators: unknown estimator\(s\) \['foo'\]; allowed: .*nwj"),
-    _mi("mi_benchmark.estimator_params", {"infonce_anchor": {"mu": 1}},
-        r"mi_benchmark\.estimator_params: estimator 'infonce_anchor' takes hyperparameters "
+        r"mi_benchmark\.estimators\.0: unknown estimator 'foo'; available: .*nwj"),
+    _mi("mi_benchmark.estimators", ["infonce_anchor(mu=1)"],
+        r"mi_benchmark\.estimators\.0: estimator 'infonce_anchor' takes hyperparameters "
         r"\['nu', 'K', 'parametrization'\], got unknown \['mu'\]"),
-    _mi("mi_benchmark.estimator_params", {"infonce_anchor": {"nu": -2}},
-        r"mi_benchmark\.estimator_params: nu must be a finite"),
+    _mi("mi_benchmark.estimators", ["infonce_anchor(nu=-2)"], r"mi_benchmark\.estimators\.0: nu must be a finite"),
     _mi("mi_benchmark.sources", 4, r"mi_benchmark: levels_bits must lie in \[0, sources = 4\] bits"),
     _mi("mi_benchmark.levels_bits", [2, 12], r"mi_benchmark: levels_bits must lie in \[0, sources = 10\]"),
     _mi("mi_benchmark.critics", ["mlp"], r"mi_benchmark\.critics\.0: .*'joint', 'separable'"),
@@ -61,37 +60,42 @@ PARAMS_CASES = [
     _mi("mi_benchmark.seeds", 0, r"mi_benchmark\.seeds: .*greater than or equal to 1"),
     _mi("mi_benchmark.gaussian_transform", "square", r"mi_benchmark\.gaussian_transform: .*'cubic'"),
     _mi("mi_benchmark.estimators", [], r"mi_benchmark\.estimators: .*at least 1 item"),
-    _mi("tune.widths", [], r"tune\.widths: must be a non-empty list"),
-    _mi("tune.critics", ["mlp"], r"tune\.critics\.0: .*'joint', 'separable' or 'bilinear'"),
-    _mi("tune.domain", "cifar", r"tune\.domain: .*'gaussian', 'mnist' or 'imdb_bert'"),
-    _mi("tune.n_trials", 0, r"tune\.n_trials: .*greater than or equal to 1"),
-    _mi("data.domains", ["cifar"], r"data\.domains\.0: .*'mnist' or 'imdb_bert'"),
-    _mi("data.verify_hashes", "maybe", r"data\.verify_hashes: Input should be a valid boolean"),
+    _mi("mi_benchmark_tune.widths", [], r"mi_benchmark_tune\.widths: must be a non-empty list"),
+    _mi("mi_benchmark_tune.critics", ["mlp"], r"mi_benchmark_tune\.critics\.0: .*'joint', 'separable' or 'bilinear'"),
+    _mi("mi_benchmark_tune.domain", "cifar", r"mi_benchmark_tune\.domain: .*'gaussian', 'mnist' or 'imdb_bert'"),
+    _mi("mi_benchmark_tune.study.n_trials", 0, r"mi_benchmark_tune\.study\.n_trials: .*greater than or equal to 1"),
+    _mi("mi_benchmark_tune.study.direction", "maximize",
+        r"mi_benchmark_tune\.study\.direction: Input should be 'minimize'"),
+    _mi("mi_benchmark_data.domains", ["cifar"], r"mi_benchmark_data\.domains\.0: .*'mnist' or 'imdb_bert'"),
+    _mi("mi_benchmark_data.verify_hashes", "maybe", r"mi_benchmark_data\.verify_hashes: Input should be a valid"),
     _mi("profile", "huge", r"profile: must be one of \['smoke', 'default', 'paper'\]"),
     _mi("mi_benchmark", [1, 2], r"mi_benchmark: Input should be a valid dictionary"),
-    _protein("protein.objectives", ["foo"], r"protein\.objectives: unknown objective\(s\) \['foo'\]; allowed: .*'lmi'"),
+    _protein("protein.objectives", ["foo"], r"protein\.objectives: unknown estimator 'foo'; .*\(or 'lmi', the LMI"),
     _protein("protein.objectives", ["js", "js"], r"protein\.objectives: objectives must be distinct"),
     _protein("protein.held_out", 1, r"protein\.held_out: .*greater than or equal to 2"),
     _protein("protein.held_out", 1000, r"protein\.held_out \(1000\) must be at most half the 1702 proteins of "
              r"dataset 'ligand'"),
     _protein("protein.lr", 0, r"protein\.lr: Input should be greater than 0"),
-    _protein("protein.objective_params", {"infonce_anchor": {"mu": 1}},
-             r"protein\.objective_params: estimator 'infonce_anchor' takes hyperparameters .* unknown \['mu'\]"),
+    _protein("protein.objectives", ["infonce_anchor(mu=1)"],
+             r"protein\.objectives: estimator 'infonce_anchor' takes hyperparameters .* unknown \['mu'\]"),
     _protein("protein.datasets", ["yeast"], r"protein\.datasets\.0: .*'kinase' or 'ligand'"),
-    _protein("protein.tune_nu_range", [20, 0.05], r"protein\.tune_nu_range: must be \[low, high\] with 0 < low"),
-    _protein("protein.tune_widths", [], r"protein\.tune_widths: must be a non-empty list"),
+    _protein("protein_tune.nu_range", [20, 0.05], r"protein_tune\.nu_range: must be \[low, high\] with 0 < low"),
+    _protein("protein_tune.widths", [], r"protein_tune\.widths: must be a non-empty list"),
+    _protein("protein_tune.study.heartbeat_seconds", 0,
+             r"protein_tune\.study\.heartbeat_seconds: .*greater than or equal to 1"),
     _protein("protein.patience", 100, r"protein: patience \(100\) must be >= check_every \(250\)"),
     _protein("protein.device", "tpu", r"protein\.device: .*'auto', 'cpu' or 'cuda'"),
     _protein("protein_data.scale", 2, r"protein_data\.scale: .*less than or equal to 1"),
     _protein("protein_data.source", "web", r"protein_data\.source: .*'synthetic' or 'real'"),
-    _ssl("ssl.objectives", ["foo"], r"ssl\.objectives\.0: .*'infonce', 'infonce_anchor', 'js', 'spherical' or 'chi2'"),
+    _ssl("ssl.objectives", ["foo"], r"ssl\.objectives\.0: unknown estimator 'foo'; available: .*infonce_anchor"),
     _ssl("ssl.pairings", ["xyz"], r"ssl\.pairings\.0: .*'cdp' or 'aug'"),
     _ssl("ssl.dataset", "imagenet", r"ssl\.dataset: .*'cdp' or 'cifar100'"),
     _ssl("ssl.batch_size", 2, r"ssl\.batch_size: .*greater than or equal to 4"),
     _ssl("ssl.small_batch", 1, r"ssl\.small_batch: .*greater than or equal to 2"),
-    _ssl("ssl.temperature", {"infonce": -1}, r"ssl\.temperature: temperatures must be > 0"),
-    _ssl("ssl.tune_tau_range", [1, 0.05], r"ssl\.tune_tau_range: must be \[low, high\] with 0 < low < high"),
-    _ssl("ssl.post_estimators", ["bogus"], r"ssl\.post_estimators: unknown estimator\(s\) \['bogus'\]"),
+    _ssl("ssl.temperatures", {"infonce_anchor": -1}, r"ssl\.temperatures: temperatures must be > 0"),
+    _ssl("ssl_tune.tau_range", [1, 0.05], r"ssl_tune\.tau_range: must be \[low, high\] with 0 < low < high"),
+    _ssl("ssl_tune.study.direction", "minimize", r"ssl_tune\.study\.direction: Input should be 'maximize'"),
+    _ssl("ssl.post_estimators", ["bogus"], r"ssl\.post_estimators\.0: unknown estimator 'bogus'"),
     _ssl("ssl.post_critic", {"type": "mlp"}, r"ssl\.post_critic: critic must be a dict with 'type' in "
          r"\['bilinear', 'joint', 'separable'\]"),
     _ssl("ssl.post_critic", {"type": "separable", "widht": 64},
@@ -99,9 +103,9 @@ PARAMS_CASES = [
     _ssl("ssl.post_critic", {"type": "joint", "embed": 8}, r"ssl\.post_critic: a joint critic takes "
          r"\['depth', 'output', 'width'\], got \['embed'\]"),
     _ssl("ssl.dataset", "cifar100", r"ssl: pairings: cifar100 has no CDP attributes; only \['aug'\] is allowed"),
-    _ssl("cdp_data.digits", [1, 1, 2, 3], r"cdp_data\.digits: digits must be 4 distinct values in 0\.\.9"),
-    _ssl("cdp_data.probe_sizes", [8, 8, 8], r"cdp_data\.probe_sizes: .*must each be >= 16"),
-    _ssl("cdp_data.glyph_source", "emnist", r"cdp_data\.glyph_source: .*'auto', 'mnist' or 'sklearn'"),
+    _ssl("ssl_data.digits", [1, 1, 2, 3], r"ssl_data\.digits: digits must be 4 distinct values in 0\.\.9"),
+    _ssl("ssl_data.probe_sizes", [8, 8, 8], r"ssl_data\.probe_sizes: .*must each be >= 16"),
+    _ssl("ssl_data.glyph_source", "emnist", r"ssl_data\.glyph_source: .*'auto', 'mnist' or 'sklearn'"),
 ]
 
 
@@ -201,7 +205,7 @@ def test_bad_mirror_files(damage, pattern, data_mirror, sandbox, tmp_path, monke
     root = _mirror_copy(tmp_path, data_mirror, monkeypatch)
     damage(root / "mnist/t10k-labels-idx1-ubyte.gz")
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump(BASE | {"data": {"mirror": str(root), "domains": ["mnist"]}}))
+    params.write_text(yaml.safe_dump(BASE | {"mi_benchmark_data": {"mirror": str(root), "domains": ["mnist"]}}))
     assert main(["run", "mi-benchmark", "--stage", "data", "--params", str(params)]) == 2
-    _one_line_error(capsys, r"^python -m flows\.mi_benchmark: error: .*" + pattern)
+    _one_line_error(capsys, r"^anchorbench run: error: .*" + pattern)
     assert list(sandbox.iterdir()) == []  # refused before the flow: no pools, no scratch tree, no stores

@@ -65,13 +65,13 @@ def test_flags_that_do_not_apply_are_rejected(args, needle, capsys):
 
 @pytest.fixture
 def captured_flow(monkeypatch, tmp_path):
-    """Replace the MI-benchmark flow entry with a recorder of its argv and output root."""
-    import flows.mi_benchmark
+    """Replace the stage entry with a recorder of its argv and output root."""
+    import flows.entry
     from anchorbench import paths
 
     calls = []
-    monkeypatch.setattr(flows.mi_benchmark, "main",
-                        lambda argv: calls.append((argv, os.environ.get(paths.OUTPUTS_ENV))) or 0)
+    monkeypatch.setattr(flows.entry, "stage_main",
+                        lambda argv, prog: calls.append((argv, os.environ.get(paths.OUTPUTS_ENV))) or 0)
     monkeypatch.setenv("ANCHORBENCH_HOME", str(tmp_path))
     monkeypatch.setenv(paths.OUTPUTS_ENV, "")  # recorded, so the CLI's own setting is undone after the test
     monkeypatch.delenv(paths.OUTPUTS_ENV)
@@ -84,8 +84,8 @@ def test_params_that_differ_write_to_a_scratch_tree(captured_flow, tmp_path, cap
     assert main(["run", "mi-benchmark", "--profile", "smoke", "--stage", "data"]) == 0
     (argv, outputs), = captured_flow
     assert outputs is not None and Path(outputs).parent == tmp_path / "scratch"
-    assert argv[:3] == ["data", "--params", str(Path(outputs) / "params.yaml")]
-    assert yaml.safe_load(Path(argv[2]).read_text())["profile"] == "smoke"  # kept as the record of the run
+    assert argv[:4] == ["mi_benchmark", "data", "--params", str(Path(outputs) / "params.yaml")]
+    assert yaml.safe_load(Path(argv[3]).read_text())["profile"] == "smoke"  # kept as the record of the run
     assert f"outputs go to {outputs}" in capsys.readouterr().out
     assert Path(outputs) != paths.REPO and not str(outputs).startswith(str(paths.REPO / "results"))
 
@@ -94,7 +94,20 @@ def test_the_tracked_params_write_to_the_tracked_outputs(captured_flow):
     from anchorbench import paths
 
     assert main(["run", "mi-benchmark", "--params", str(paths.REPO / "params.yaml"), "--stage", "train"]) == 0
-    assert captured_flow == [(["train", "--params", str(paths.REPO / "params.yaml")], None)]
+    assert captured_flow == [(["mi_benchmark", "train", "--params", str(paths.REPO / "params.yaml")], None)]
+
+
+def test_experiments_and_stages_come_from_the_registry(monkeypatch, capsys):
+    """One registry: an experiment registered there is a CLI experiment with exactly its stages."""
+    from anchorbench import experiments
+
+    monkeypatch.setitem(experiments.REGISTRY, "toy", experiments.Entry("toy", "toy", ("data", "train"), "a toy"))
+    with pytest.raises(SystemExit):
+        main(["run", "toy", "--help"])
+    assert "{data,train,all}" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "toy", "--stage", "tune"])
+    assert exc.value.code == 2 and "invalid choice: 'tune'" in capsys.readouterr().err
 
 
 def test_pipeline_output_is_streamed_line_by_line():
@@ -115,7 +128,7 @@ def test_compare_prints_readable_columns(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     mlflow.set_experiment("mi_benchmark")
-    with mlflow.start_run(tags={"role": "benchmark"}):
+    with mlflow.start_run(tags={"role": "stage"}):
         for est, bias in (("nwj", -0.5), ("infonce_anchor", 0.1)):
             tags = {"domain": "gaussian", "critic": "joint", "estimator": est, "seed": "0"}
             with mlflow.start_run(nested=True, tags=tags):

@@ -32,9 +32,8 @@ def require_chromium() -> str:
 def smoke_params(tmp: Path, **mi) -> Path:
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
     raw["profile"] = "smoke"
-    raw["data"]["domains"] = ["mnist"]
     raw["mi_benchmark"] |= {"domains": ["gaussian"], "estimators": ["nwj", "infonce_anchor"], **mi}
-    raw["tune"] |= {"storage": f"sqlite:///{tmp / 'optuna.db'}", "n_trials": 2}
+    raw["mi_benchmark_tune"]["study"] |= {"storage": f"sqlite:///{tmp / 'optuna.db'}", "n_trials": 2}
     path = tmp / "params.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
@@ -121,14 +120,14 @@ def test_mlflow_server_round_trip_and_compare(tmp_path, monkeypatch):
         monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
         mlflow.set_tracking_uri(url)
         mlflow.set_experiment("mi_benchmark")
-        with mlflow.start_run(run_name="mi-benchmark-test", tags={"role": "benchmark"}) as parent:
+        with mlflow.start_run(run_name="mi-benchmark-test", tags={"role": "stage"}) as parent:
             for est, bias in (("nwj", -0.5), ("infonce_anchor", 0.1)):
                 for seed in (0, 1):
                     tags = {"domain": "gaussian", "critic": "joint", "estimator": est, "seed": str(seed)}
                     with mlflow.start_run(run_name=f"gaussian-joint-{est}-s{seed}", nested=True, tags=tags):
                         mlflow.log_metrics({"bias_2bits": bias + seed * 0.1, "mean_2bits": 2 + bias})
         back = mlflow.get_run(parent.info.run_id)
-        assert back.data.tags["role"] == "benchmark"
+        assert back.data.tags["role"] == "stage"
         table = comparison_table()  # newest benchmark run, through the server
         table = table.set_index(["domain", "critic", "estimator"])
         assert table.loc[("gaussian", "joint", "nwj"), "2 bits"] == pytest.approx(-0.45)
@@ -143,7 +142,7 @@ def test_dask_runner_matches_the_default_runner(tmp_path, monkeypatch):
     from prefect.testing.utilities import prefect_test_harness
 
     from anchorbench import paths
-    from flows.mi_benchmark import train_flow
+    from flows.experiment import flows_for
     from flows.runners import task_runner
 
     params = smoke_params(tmp_path, seeds=1)
@@ -155,10 +154,9 @@ def test_dask_runner_matches_the_default_runner(tmp_path, monkeypatch):
         for runner in ("thread", "dask"):
             monkeypatch.setenv("ANCHORBENCH_TASK_RUNNER", runner)
             monkeypatch.setenv("ANCHORBENCH_DASK_WORKERS", "2")
-            monkeypatch.setattr(paths, "MI_BENCHMARK", tmp_path / runner)
-            monkeypatch.setattr(paths, "TUNE", tmp_path / "no-tune")
-            train_flow.with_options(task_runner=task_runner())(params_path=str(params))
-            metrics[runner] = json.loads((tmp_path / runner / "metrics.json").read_text())
+            monkeypatch.setenv(paths.OUTPUTS_ENV, str(tmp_path / runner))  # fresh outputs, no tuned values
+            flows_for("mi_benchmark")["train"].with_options(task_runner=task_runner())(params_path=str(params))
+            metrics[runner] = json.loads((tmp_path / runner / "results/mi_benchmark/metrics.json").read_text())
     a, b = metrics["thread"]["levels"], metrics["dask"]["levels"]
     flat = lambda m: {(e, lvl, k): v for e, ls in m["gaussian"]["joint"].items()  # noqa: E731
                       for lvl, d in ls.items() for k, v in d.items()}

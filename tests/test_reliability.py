@@ -54,8 +54,8 @@ class KillCase:
     """One experiment's training stage, killed after its first finished unit (anchorbench.resume) and rerun."""
 
     sections: dict  # params.yaml sections overridden on top of the smoke profile
-    prepare: tuple[str, ...]  # module and stage that write the stage's input data, run first in each tree
-    stage: tuple[str, ...]  # module and stage that get killed
+    prepare: tuple[str, ...]  # `python -m flows` arguments of the stage that writes the input data (run first)
+    stage: tuple[str, ...]  # `python -m flows` arguments of the stage that gets killed
     units: int  # units the stage runs (the kill must leave at least one of them unfinished)
     tables: tuple[str, ...]  # result tables (under results/) that must equal an uninterrupted run's
 
@@ -64,15 +64,15 @@ KILL_CASES = {
     "mi_benchmark": KillCase(  # two groups (joint and separable critic), no tuning needed
         {"mi_benchmark": {"domains": ["gaussian"], "critics": ["joint", "separable"], "use_tuned": False,
                           "estimators": ["nwj", "infonce_anchor"], "seeds": 1, "steps_per_level": 60}},
-        (), ("flows.mi_benchmark", "train"), 2, ("mi_benchmark/estimates.parquet", "mi_benchmark/summary.csv")),
+        (), ("mi_benchmark", "train"), 2, ("mi_benchmark/estimates.parquet", "mi_benchmark/summary.csv")),
     "protein": KillCase(
-        {"protein": {"trials": 3, "use_tuned": False}}, ("flows.protein", "data"), ("flows.protein", "train"), 3,
+        {"protein": {"trials": 3, "use_tuned": False}}, ("protein", "data"), ("protein", "train"), 3,
         ("protein/auroc.csv", "protein/summary.csv")),
     "ssl": KillCase(
-        {"cdp_data": {"glyph_source": "sklearn"},
+        {"ssl_data": {"glyph_source": "sklearn"},
          "ssl": {"objectives": ["infonce_anchor"], "pairings": ["c", "cdp"], "seeds": 2, "steps": 30,
-                 "small_batch": None, "post_estimators": ["js_plugin"], "device": "cpu"}},
-        ("flows.ssl", "cdp_data"), ("flows.ssl", "ssl"), 4, ("ssl/probe.csv", "ssl/mi.csv")),
+                 "small_batch": None, "post_estimators": ["js_plugin"], "device": "cpu", "use_tuned": False}},
+        ("ssl", "data"), ("ssl", "train"), 4, ("ssl/probe.csv", "ssl/mi.csv")),
 }
 
 
@@ -102,7 +102,7 @@ def test_killed_training_resumes_without_retraining(tmp_path, prefect_server, ex
     api, _ = prefect_server
     case = KILL_CASES[experiment]
     params = smoke_params(tmp_path, **case.sections)
-    cmd = [sys.executable, "-m", *case.stage, "--params", str(params)]
+    cmd = [sys.executable, "-m", "flows", *case.stage, "--params", str(params)]
 
     def tree(name: str) -> dict:
         root = tmp_path / name
@@ -110,8 +110,8 @@ def test_killed_training_resumes_without_retraining(tmp_path, prefect_server, ex
         env = base_env(tmp_path) | {"PREFECT_API_URL": api, "OMP_NUM_THREADS": "1", "ANCHORBENCH_OUTPUTS": str(root),
                                     "ANCHORBENCH_HOME": str(root), "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db"}
         if case.prepare:
-            prep = subprocess.run([sys.executable, "-m", *case.prepare, "--params", str(params)], env=env, cwd=REPO,
-                                  capture_output=True, text=True, timeout=600)
+            prep = subprocess.run([sys.executable, "-m", "flows", *case.prepare, "--params", str(params)], env=env,
+                                  cwd=REPO, capture_output=True, text=True, timeout=600)
             assert prep.returncode == 0, prep.stdout[-3000:] + prep.stderr[-3000:]
         return env
 
@@ -157,6 +157,8 @@ def test_killed_training_resumes_without_retraining(tmp_path, prefect_server, ex
     final = {p.relative_to(run / "results").as_posix() for p in (run / "results").rglob("*") if p.is_file()}
     assert watcher.seen and watcher.seen <= final, watcher.seen - final
     assert not list((run / "results").rglob("*.tmp"))
+    # the killed unit's half-built folder was removed when the rerun started (its builder was dead)
+    assert not list(units.glob(".*.tmp"))
 
     # no machine path in the params the flow logged to MLflow
     import mlflow
@@ -306,12 +308,13 @@ def test_second_dvc_repro_stops_at_the_lock(tmp_path, data_mirror):
     env.pop("MLFLOW_TRACKING_URI", None)
     env.pop("ANCHORBENCH_HOME", None)
     env.pop("ANCHORBENCH_OUTPUTS", None)
-    dvc = [str(BIN / "dvc"), "repro", "data"]
+    dvc = [str(BIN / "dvc"), "repro", "mi_benchmark_data"]
     log = tmp_path / "first.log"
     with open(log, "w") as fh:
         first = subprocess.Popen(dvc, cwd=repo, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        _wait_for(lambda: "Running stage 'data'" in log.read_text(), 300, "the first repro's stage", first, log)
+        _wait_for(lambda: "Running stage 'mi_benchmark_data'" in log.read_text(), 300, "the first repro's stage", first,
+                  log)
         second = subprocess.run(dvc, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
         time.sleep(1)  # the first must still hold its lock after the second gave up
         still_running = first.poll() is None
@@ -323,7 +326,7 @@ def test_second_dvc_repro_stops_at_the_lock(tmp_path, data_mirror):
     print(f"second dvc repro: exit {second.returncode}: {message}")
     assert still_running, "the first repro ended before the second tried: no lock to test"
     # DVC's repo lock ("Unable to acquire lock") while the first reads dvc.yaml, then its rwlock on the stage's
-    # outputs ("... is busy, it is being blocked by: (PID ...: dvc repro data) ... .dvc/tmp/rwlock")
+    # outputs ("... is busy, it is being blocked by: (PID ...: dvc repro mi_benchmark_data) ... .dvc/tmp/rwlock")
     assert second.returncode != 0 and ("Unable to acquire lock" in message or "rwlock" in message), message
 
 

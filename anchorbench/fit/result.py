@@ -11,9 +11,9 @@ import pandas as pd
 import torch
 
 import estimators
+from anchorbench.engine import LOG2E
 from anchorbench.fit.data import Standardizer, as_matrix
 
-LOG2E = 1.0 / math.log(2.0)
 PAIR_ELEMENTS = 2**22  # activations one evaluation chunk may hold (pairs x width for the joint critic)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -20,16 +19,12 @@ import torch
 from tqdm.auto import tqdm
 
 import estimators
+from anchorbench.engine import LOG2E, StackedRuns, resolve_device, stack_runs
 from anchorbench.fit.data import PairedSplit, Standardizer, as_matrix, check_sizes
 from anchorbench.fit.result import FitResult
-from estimators.critics import CRITICS, CriticConfig, build_critic, seed_runs
-from estimators.registry import build_slices, run_key
+from estimators.critics import CRITICS, CriticConfig, build_critic
 
-LOG2E = 1.0 / math.log(2.0)
 VAL_SEED = 12345  # the validation batches are the same for every run and every check
-# Activation elements (runs x rows x width) of one stacked module: cache-sized on a CPU (as the MI benchmark's
-# engine measured), a memory cap on a GPU.
-MODULE_ELEMENTS = {"cpu": 4 * 2**20, "cuda": 256 * 2**20}
 
 
 @dataclass(frozen=True)
@@ -79,11 +74,7 @@ class TrainSettings:
             raise ValueError(f"TrainSettings.device must be auto, cpu or cuda, got {self.device!r}")
 
     def torch_device(self) -> torch.device:
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        if self.device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError("TrainSettings.device is cuda but no CUDA device is available (use auto or cpu)")
-        return torch.device(self.device)
+        return resolve_device(self.device, "TrainSettings.device")
 
 
 class Prepared:
@@ -127,18 +118,13 @@ class BatchStream:
         return self.data.x_train[rows], self.data.y_train[rows]  # [B, dx], [B, dy]
 
 
-def runs_per_module(critic: dict, batch_size: int, device: torch.device) -> int:
-    rows = batch_size * batch_size if critic["type"] == "joint" else 2 * batch_size  # pairs, or x and y rows
-    return max(1, MODULE_ELEMENTS.get(device.type, MODULE_ELEMENTS["cuda"]) // (rows * critic.get("width", 256)))
-
-
-class RunModule:
-    """Runs sharing one stacked critic; estimator slices ``[a, b)``; per-run early-stopping state on the device."""
+class RunModule(StackedRuns):
+    """Runs sharing one stacked critic (``anchorbench.engine``), with per-run early-stopping state on the device."""
 
     def __init__(self, critic: torch.nn.Module, runs: list[FitRun], positions: list[int], streams: list[int],
                  device: torch.device) -> None:
-        self.critic, self.runs, self.positions, self.streams = critic, runs, positions, streams
-        self.parts = build_slices(runs)  # (estimator, first run, end run)
+        super().__init__(critic, runs, positions)
+        self.streams = streams
         r = len(runs)
         self.active = torch.ones(r, dtype=torch.bool, device=device)  # still training: not stopped, not diverged
         self.done = torch.zeros(r, dtype=torch.bool, device=device)  # stopped or diverged, and frozen at its best
@@ -159,7 +145,7 @@ class RunModule:
         x = torch.stack([batches[s][0] for s in self.streams])  # [r, B, dx]
         y = torch.stack([batches[s][1] for s in self.streams])  # [r, B, dy]
         scores = self._scores(x, y)  # [r, B, B]
-        loss = torch.cat([est.loss(scores[a:b], validate=False) for est, a, b in self.parts])  # [r]
+        loss = self.run_losses(scores)  # [r]
         finite = torch.isfinite(loss)
         self.diverged = torch.where(self.active & ~finite & (self.diverged < 0), step, self.diverged)
         self.active &= finite
@@ -182,8 +168,8 @@ class RunModule:
             y = torch.stack([d.y_val[i] for d, i in zip(splits, rows)])  # [r, B, dy]
             scores = self._scores(x, y)
             weight = (k < counts).float()
-            loss_sum += weight * torch.cat([est.loss(scores[a:b], validate=False) for est, a, b in parts])
-            mi_sum += weight * torch.cat([est.estimate(scores[a:b], validate=False) for est, a, b in parts])
+            loss_sum += weight * self.run_losses(scores, parts)
+            mi_sum += weight * self.run_readouts(scores, parts)
         return loss_sum / counts, mi_sum / counts
 
     @torch.no_grad()
@@ -240,22 +226,13 @@ def _output(critic: dict, run: FitRun, est: estimators.Estimator) -> str:
 
 def build_modules(runs: list[FitRun], data: list[Prepared], critic: dict, stream_of: list[int], batch_size: int,
                   device: torch.device) -> list[RunModule]:
-    """Runs grouped by (dx, dy, critic output), ordered by estimator then seed, split into cache-sized modules."""
+    """Runs grouped by input shape and critic output in cache-sized stacked modules (``anchorbench.engine``)."""
     kwargs = {k: v for k, v in critic.items() if k not in ("type", "output")}
     outputs = [_output(critic, run, estimators.build(run.estimator, **run.hparams)) for run in runs]
-    shape = lambda r: (data[runs[r].data].dx, data[runs[r].data].dy, outputs[r])  # noqa: E731
-    order = sorted(range(len(runs)), key=lambda r: (shape(r), *run_key(runs[r]), runs[r].seed, r))
-    size = runs_per_module(critic, batch_size, device)
-    modules = []
-    for (dx, dy, output), group in itertools.groupby(order, key=shape):
-        group = list(group)
-        for start in range(0, len(group), size):
-            positions = group[start:start + size]
-            module = build_critic(critic["type"], len(positions), dx, dy, output=output, **kwargs)
-            seed_runs(module, [runs[p].seed for p in positions])  # a run's init depends on its seed only
-            modules.append(RunModule(module.to(device), [runs[p] for p in positions], positions,
-                                     [stream_of[p] for p in positions], device))
-    return modules
+    shape = lambda r: (CriticConfig(critic["type"], **kwargs, output=outputs[r]),  # noqa: E731
+                       data[runs[r].data].dx, data[runs[r].data].dy)
+    return [RunModule(module, [runs[p] for p in positions], positions, [stream_of[p] for p in positions], device)
+            for module, positions in stack_runs(runs, shape, batch_size, device)]
 
 
 def check_critic(critic: dict) -> dict:

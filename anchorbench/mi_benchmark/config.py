@@ -1,4 +1,5 @@
-"""The MI benchmark's params.yaml sections: ``data``, ``mi_benchmark`` and ``tune``, with their profiles."""
+"""The MI benchmark's params.yaml sections (``mi_benchmark_data``, ``mi_benchmark_tune``, ``mi_benchmark``) and
+their profiles."""
 
 from __future__ import annotations
 
@@ -6,45 +7,59 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from anchorbench.sections import Section, buildable, known_estimators, ordered_range, positive_widths
+from anchorbench.sections import (
+    DataSection,
+    Label,
+    StudyParams,
+    TrainSection,
+    TuneSection,
+    ordered_range,
+    positive_widths,
+)
 
 DomainName = Literal["gaussian", "mnist", "imdb_bert"]
+MIRROR_DOMAINS = ("mnist", "imdb_bert")  # the domains whose pools come from the public-data mirror
 CriticType = Literal["joint", "separable", "bilinear"]
 
 # Scale presets, "section.key" -> value, applied where params.yaml says null (anchorbench.config).
 PROFILES: dict[str, dict[str, object]] = {
-    "smoke": {"mi_benchmark.domains": ["gaussian", "mnist"], "mi_benchmark.critics": ["joint"],
+    # smoke: the Gaussian domain only, so the one-minute run needs no data mirror
+    "smoke": {"mi_benchmark.domains": ["gaussian"], "mi_benchmark.critics": ["joint"],
               "mi_benchmark.seeds": 2, "mi_benchmark.steps_per_level": 30, "mi_benchmark.width": 32,
               "mi_benchmark.img_size": 16, "mi_benchmark.sources": 10,
-              "tune.critics": ["joint"], "tune.n_trials": 3, "tune.steps_per_level": 20, "tune.val_seeds": 1},
+              "mi_benchmark_tune.critics": ["joint"], "mi_benchmark_tune.study.n_trials": 3,
+              "mi_benchmark_tune.steps_per_level": 20, "mi_benchmark_tune.val_seeds": 1},
     "default": {"mi_benchmark.domains": ["gaussian", "mnist", "imdb_bert"], "mi_benchmark.critics": ["joint"],
                 "mi_benchmark.seeds": 2, "mi_benchmark.steps_per_level": 300, "mi_benchmark.width": 64,
                 "mi_benchmark.img_size": 32, "mi_benchmark.sources": 10,
-                "tune.critics": ["joint"], "tune.n_trials": 8, "tune.steps_per_level": 150, "tune.val_seeds": 2},
+                "mi_benchmark_tune.critics": ["joint"], "mi_benchmark_tune.study.n_trials": 8,
+                "mi_benchmark_tune.steps_per_level": 150, "mi_benchmark_tune.val_seeds": 2},
     "paper": {"mi_benchmark.domains": ["gaussian", "mnist", "imdb_bert"],
               "mi_benchmark.critics": ["joint", "separable"],
               "mi_benchmark.seeds": 20, "mi_benchmark.steps_per_level": 4000, "mi_benchmark.width": 256,
               "mi_benchmark.img_size": 64, "mi_benchmark.sources": 10,
-              "tune.critics": ["joint", "separable"], "tune.n_trials": 40, "tune.steps_per_level": 1000,
-              "tune.val_seeds": 3},
+              "mi_benchmark_tune.critics": ["joint", "separable"], "mi_benchmark_tune.study.n_trials": 40,
+              "mi_benchmark_tune.steps_per_level": 1000, "mi_benchmark_tune.val_seeds": 3},
 }
 
 
-class DataParams(Section):
-    """``data`` stage: which pools to prepare and where the public-data mirror is."""
+class DataParams(DataSection):
+    """``mi_benchmark_data`` stage: which pools to prepare from the public-data mirror."""
 
-    mirror: str | None = None  # null: $ANCHORBENCH_DATA_MIRROR, else ../shared/data beside the repo
-    domains: list[Literal["mnist", "imdb_bert"]] = ["mnist", "imdb_bert"]
+    domains: list[Literal["mnist", "imdb_bert"]] | None = None  # null: the mirror domains mi_benchmark.domains uses
     verify_hashes: bool = True  # check each mirror file against its published sha256 (anchorbench.mirror)
 
+    def pool_domains(self, p: "MIBenchmarkParams") -> list[str]:
+        """The domains whose pools the data stage prepares."""
+        return list(self.domains) if self.domains is not None else [d for d in p.domains or [] if d in MIRROR_DOMAINS]
 
-class MIBenchmarkParams(Section):
-    """``mi_benchmark`` stage: the staircase protocol and the estimators to run."""
+
+class MIBenchmarkParams(TrainSection):
+    """``mi_benchmark`` stage: the staircase protocol and the estimators to run (labels, e.g. ``smile(tau=1)``)."""
 
     domains: list[DomainName] | None = None
     critics: list[CriticType] | None = None
-    estimators: list[str] = Field(min_length=1)
-    estimator_params: dict[str, dict] = {}
+    estimators: list[Label] = Field(min_length=1)
     levels_bits: list[float] = [2, 4, 6, 8, 10]
     steps_per_level: int | None = Field(None, ge=1)
     seeds: int | None = Field(None, ge=1)
@@ -59,18 +74,7 @@ class MIBenchmarkParams(Section):
     sources: int | None = Field(None, ge=1)
     img_size: int | None = Field(None, ge=4)
     use_tuned: bool = True
-    device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["fp32", "bf16"] = "fp32"
-
-    @field_validator("estimators")
-    @classmethod
-    def _known(cls, names: list[str]) -> list[str]:
-        return known_estimators(names)
-
-    @field_validator("estimator_params")
-    @classmethod
-    def _buildable(cls, params: dict[str, dict]) -> dict[str, dict]:
-        return buildable(params)
 
     @model_validator(mode="after")
     def _levels_fit_the_channel(self) -> "MIBenchmarkParams":
@@ -80,32 +84,24 @@ class MIBenchmarkParams(Section):
                                  f"channel of {self.sources} binary sources, got {self.levels_bits}")
         return self
 
-    def hparams(self, name: str) -> dict:
-        return dict(self.estimator_params.get(name, {}))
+
+class TuneStudy(StudyParams):
+    study_name: str = "mi_benchmark"
+    direction: Literal["minimize"] = "minimize"  # the MSE (bits^2) of the estimates against the truth
 
 
-class TuneParams(Section):
-    """``tune`` stage: the Optuna study (validation seeds are disjoint from the final runs' seeds)."""
+class TuneParams(TuneSection):
+    """``mi_benchmark_tune`` stage: Optuna studies (validation seeds are disjoint from the final runs' seeds)."""
 
-    estimators: list[str] = ["infonce_anchor"]
+    study: TuneStudy = TuneStudy()
+    estimators: list[Label] = ["infonce_anchor"]
     domain: DomainName = "gaussian"
     critics: list[CriticType] | None = None  # one study per (estimator, critic); temperature only for separable
-    n_trials: int | None = Field(None, ge=1)
     steps_per_level: int | None = Field(None, ge=1)
     val_seeds: int | None = Field(None, ge=1)
     nu_range: tuple[float, float] = (0.05, 20.0)
     temperature_range: tuple[float, float] = (0.1, 10.0)
     widths: list[int] = [32, 64, 128, 256]
-    storage: str | None = None  # null: sqlite:///<repo>/optuna.db; any RDB URL or a journal file path
-    study_name: str = "mi_benchmark"
-    sampler_seed: int = 0
-    heartbeat_seconds: int | None = Field(60, ge=1)  # a killed worker's trial fails after 2x this and is retried
-    trial_retries: int = Field(2, ge=0)  # retries of one trial's params after its worker died
-
-    @field_validator("estimators")
-    @classmethod
-    def _known(cls, names: list[str]) -> list[str]:
-        return known_estimators(names)
 
     @field_validator("nu_range", "temperature_range")
     @classmethod
@@ -116,3 +112,6 @@ class TuneParams(Section):
     @classmethod
     def _positive_widths(cls, widths: list[int]) -> list[int]:
         return positive_widths(widths)
+
+
+SECTIONS = {"mi_benchmark_data": DataParams, "mi_benchmark_tune": TuneParams, "mi_benchmark": MIBenchmarkParams}

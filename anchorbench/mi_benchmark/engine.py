@@ -1,9 +1,9 @@
 """Batched training engine: many independent MI-estimation runs in stacked critic modules.
 
 One group = one domain x one critic configuration. Its runs are (estimator, seed) pairs. Runs share
-stacked critic modules (as many runs per module as keep its activations cache-sized on a CPU, all of
-them on a GPU) and one optimizer, so one step advances every run; per seed they share one data
-stream, so estimators are compared on identical batches. Read it top to bottom:
+stacked critic modules (``anchorbench.engine``: as many runs per module as keep its activations cache-sized
+on a CPU, all of them on a GPU) and one optimizer, so one step advances every run; per seed they share one
+data stream, so estimators are compared on identical batches. Read it top to bottom:
 schedule -> modules (critic + estimators + records) -> step loop -> readout.
 """
 
@@ -18,20 +18,25 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from anchorbench.engine import LOG2E, StackedRuns, stack_runs
 from anchorbench.mi_benchmark.domains import Domain
-from estimators.critics import CriticConfig, seed_runs
-from estimators.registry import build_slices, run_key
-
-LOG2E = 1.0 / math.log(2.0)
+from estimators.critics import CriticConfig
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One training run: which estimator (registry name + hyperparameters) and which seed."""
+    """One training run: which estimator (registry name + hyperparameters) and which seed. ``label`` is its name in
+    tables and tags (the registry label of its fixed hyperparameters, tuned values not included); default: the
+    registry name."""
 
     estimator: str
     seed: int
     hparams: dict = field(default_factory=dict)
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.estimator
 
 
 @dataclass(frozen=True)
@@ -64,12 +69,6 @@ class GroupResult:
     seconds: float
 
 
-# Activation elements (runs x rows x width) one critic module may hold. On a CPU a module's
-# activations should stay in the last-level cache: 2 to 4 runs of a 256-wide joint critic at B = 64
-# train 1.3x faster per module than 16 together or 1 alone (bench/). On a GPU it only caps memory.
-MODULE_ELEMENTS = {"cpu": 4 * 2**20, "cuda": 256 * 2**20}
-
-
 def native_bf16(device: torch.device) -> bool:
     """Whether ``device`` has native bf16 matmuls (CPU: AVX512-BF16 or AMX; GPU: Ampere or newer)."""
     if device.type == "cuda":
@@ -77,26 +76,13 @@ def native_bf16(device: torch.device) -> bool:
     return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
 
 
-def runs_per_module(critic: CriticConfig, batch_size: int, device: torch.device) -> int:
-    """How many runs share one stacked critic module, from the size of their activations."""
-    rows = batch_size * batch_size if critic.type == "joint" else 2 * batch_size  # pairs, or x and y rows
-    width = critic.width or 1
-    return max(1, MODULE_ELEMENTS.get(device.type, MODULE_ELEMENTS["cuda"]) // (rows * width))
-
-
-class RunModule:
-    """Runs that share one stacked critic, with their estimators and per-step records.
-
-    ``positions`` are the runs' indices in the group; the runs are ordered by estimator, so each
-    estimator owns a contiguous slice ``[a, b)`` of the module's runs (one estimator object per slice:
-    MINE keeps a moving average per run).
-    """
+class RunModule(StackedRuns):
+    """Runs that share one stacked critic (``anchorbench.engine``), with per-step records kept on the device."""
 
     def __init__(self, critic: torch.nn.Module, runs: list[RunSpec], positions: list[int], seed_slots: list[int],
                  steps: int, device: torch.device) -> None:
-        self.critic, self.positions = critic, positions
+        super().__init__(critic, runs, positions)
         self.seed_slots = torch.tensor(seed_slots, device=device)  # [r]: which seed's batch each run trains on
-        self.parts = build_slices(runs)  # (estimator, first run, end run)
         r = len(runs)
         self.estimates = torch.full((steps, r), math.nan, device=device)  # nats; filled without host syncs
         self.finite = torch.ones(steps, r, dtype=torch.bool, device=device)
@@ -107,9 +93,9 @@ class RunModule:
         x, y = x_seed[self.seed_slots], y_seed[self.seed_slots]  # [r, B, dx], [r, B, dy]
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast_bf16):
             scores = self.critic(x, y)  # [r, B, B], float32 (critics keep their output layer in fp32)
-        loss = torch.cat([est.loss(scores[a:b], validate=False) for est, a, b in self.parts])  # [r]
+        loss = self.run_losses(scores)  # [r]
         with torch.no_grad():
-            value = torch.cat([est.estimate(scores[a:b], validate=False) for est, a, b in self.parts])  # [r], nats
+            value = self.run_readouts(scores)  # [r], nats
         ok = torch.isfinite(loss) & torch.isfinite(value)
         self.alive &= ok
         self.finite[step] = ok
@@ -119,19 +105,11 @@ class RunModule:
 
 def build_modules(runs: list[RunSpec], critic: CriticConfig, domain, batch_size: int, steps: int,
                   device: torch.device) -> list[RunModule]:
-    """Split the runs, ordered by estimator then seed, into modules of ``runs_per_module`` runs."""
+    """The group's runs in stacked modules (``anchorbench.engine.stack_runs``), with their per-step records."""
     seeds = sorted({run.seed for run in runs})
-    order = sorted(range(len(runs)), key=lambda r: (*run_key(runs[r]), runs[r].seed))
-    size = runs_per_module(critic, batch_size, device)
-    modules = []
-    for start in range(0, len(order), size):
-        positions = order[start:start + size]
-        members = [runs[p] for p in positions]
-        module = critic.build(len(members), domain.dx, domain.dy)
-        seed_runs(module, [run.seed for run in members])  # a run's init depends on its seed only
-        modules.append(RunModule(module.to(device), members, positions, [seeds.index(run.seed) for run in members],
-                                 steps, device))
-    return modules
+    stacked = stack_runs(runs, lambda r: (critic, domain.dx, domain.dy), batch_size, device)
+    return [RunModule(module, [runs[p] for p in positions], positions, [seeds.index(runs[p].seed) for p in positions],
+                      steps, device) for module, positions in stacked]
 
 
 def _gather(modules: list[RunModule], field: str, end: int) -> np.ndarray:

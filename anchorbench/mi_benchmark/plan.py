@@ -6,12 +6,10 @@ seed) run that fits it. It is frozen and made of plain values, so Prefect can ha
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
-import torch
-
 import estimators
+from anchorbench.engine import resolve_device
 from anchorbench.mi_benchmark.config import MIBenchmarkParams
 from anchorbench.mi_benchmark.engine import RunSpec, Schedule
 from estimators.critics import CriticConfig
@@ -41,15 +39,6 @@ class GroupSpec:
         return f"{self.domain}-{self.critic.type}{width}-R{len(self.runs)}"
 
 
-def resolve_device(device: str) -> str:
-    """``auto`` -> cuda when present, else cpu; ``cuda`` without a GPU is an error."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("mi_benchmark.device is 'cuda' but no CUDA GPU is visible; use 'auto' or 'cpu'")
-    return device
-
-
 def critic_config(p: MIBenchmarkParams, kind: str, **overrides) -> CriticConfig:
     """The critic of type ``kind`` from the params, with tuned ``overrides`` (width, temperature) that apply."""
     if kind == "joint":
@@ -73,7 +62,7 @@ def domain_config(p: MIBenchmarkParams, name: str) -> tuple[tuple[str, object], 
 
 def split_tuned(estimator: str, best: dict) -> tuple[dict, dict]:
     """Split tuned values into (estimator hyperparameters, critic overrides)."""
-    accepted = set(inspect.signature(type(estimators.build(estimator)).__init__).parameters)
+    accepted = set(estimators.hyperparameters(estimator))
     return ({k: v for k, v in best.items() if k in accepted},
             {k: v for k, v in best.items() if k in CRITIC_KEYS})
 
@@ -81,26 +70,34 @@ def split_tuned(estimator: str, best: dict) -> tuple[dict, dict]:
 def make_group(p: MIBenchmarkParams, domain: str, critic: CriticConfig, runs: list[RunSpec],
                steps_per_level: int) -> GroupSpec:
     return GroupSpec(domain, domain_config(p, domain), critic, tuple(runs),
-                     Schedule(tuple(p.levels_bits), steps_per_level), p.batch_size, p.lr, resolve_device(p.device),
-                     p.precision)
+                     Schedule(tuple(p.levels_bits), steps_per_level), p.batch_size, p.lr,
+                     resolve_device(p.device, "mi_benchmark.device").type, p.precision)
 
 
-def plan_groups(p: MIBenchmarkParams, tuned: dict | None = None, seeds: list[int] | None = None) -> list[GroupSpec]:
+def study_key(label: str, domain: str, critic: str) -> str:
+    """The tune stage's key of the study of estimator ``label`` on ``domain`` with a ``critic`` critic."""
+    return f"{label}-{domain}-{critic}"
+
+
+def plan_groups(p: MIBenchmarkParams, tuned: dict | None = None, seeds: list[int] | None = None,
+                tuned_domain: str = "gaussian") -> list[GroupSpec]:
     """Groups for every domain x critic type; runs with tuned critic settings get their own group.
 
-    ``tuned`` is best_params.json: ``{"studies": {critic: {estimator: {nu, temperature, width}}}}``.
+    ``tuned`` is best_params.json, ``{study key: {nu, temperature, width}}``, of studies on ``tuned_domain``.
     """
-    tuned = tuned if (tuned and p.use_tuned) else {}
+    tuned = tuned or {}
     seeds = list(range(p.seeds)) if seeds is None else seeds
     runs_by_group: dict[tuple[str, CriticConfig], list[RunSpec]] = {}
     for domain in p.domains:
         for kind in p.critics:
-            for est in p.estimators:
-                hparams, critic = p.hparams(est), critic_config(p, kind)
-                best = tuned.get("studies", {}).get(kind, {}).get(est)
+            for label in p.estimators:
+                est, hparams = estimators.parse_label(label)
+                critic = critic_config(p, kind)
+                best = tuned.get(study_key(label, tuned_domain, kind))
                 if best:
                     extra_hp, extra_critic = split_tuned(est, best)
                     hparams |= extra_hp
                     critic = critic_config(p, kind, **extra_critic)
-                runs_by_group.setdefault((domain, critic), []).extend(RunSpec(est, s, hparams) for s in seeds)
+                runs = [RunSpec(est, s, hparams, label) for s in seeds]
+                runs_by_group.setdefault((domain, critic), []).extend(runs)
     return [make_group(p, domain, critic, runs, p.steps_per_level) for (domain, critic), runs in runs_by_group.items()]

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from anchorbench.io import atomic_path  # noqa: E402
+from anchorbench.io import save_figure  # noqa: E402
 
 
 def figure1(long: pd.DataFrame, path: Path, batch_size: int, smooth_span: int = 200) -> None:
@@ -59,7 +59,7 @@ def figure1(long: pd.DataFrame, path: Path, batch_size: int, smooth_span: int = 
                 ax.set_xlabel("step", fontsize=8)
             ax.tick_params(labelsize=7)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path, dpi=110)
 
 
 def bias_variance_plot(table: pd.DataFrame, path: Path) -> None:
@@ -79,10 +79,4 @@ def bias_variance_plot(table: pd.DataFrame, path: Path) -> None:
         ax.set_ylabel("bias (bits), bars: SD")
     axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
-    _save(fig, path)
-
-
-def _save(fig, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)

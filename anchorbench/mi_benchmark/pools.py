@@ -1,4 +1,5 @@
-"""The data stage: compact sampling pools from the mirror, written atomically, with a manifest."""
+"""The data stage: compact sampling pools from the mirror, written atomically (the generic data stage adds the
+manifest, ``anchorbench.io.write_manifest``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from anchorbench.io import atomic_path, file_digest, sha256, write_json
+from anchorbench.io import MANIFEST, atomic_path, file_digest, sha256
 from anchorbench.mi_benchmark.imdb import load_imdb_bert
 from anchorbench.mi_benchmark.mnist import load_mnist_digits
 from anchorbench.mirror import require_file
@@ -51,7 +52,7 @@ def check_sources(mirror: str | None, domains: list[str], verify: bool = True) -
 
 
 def prepare_pools(out_dir: Path, mirror: str | None, domains: list[str], verify: bool = True) -> dict:
-    """Write ``<domain>_pool.pt`` for each domain and ``manifest.json``; return the manifest.
+    """Write ``<domain>_pool.pt`` for each domain; return the manifest's description ``{"pools": {domain: ...}}``.
 
     Every source file is found (and, with ``verify``, checked against its published sha256) before
     anything is written, so a missing or corrupted file leaves the output folder as it was.
@@ -60,31 +61,31 @@ def prepare_pools(out_dir: Path, mirror: str | None, domains: list[str], verify:
     domains = [d for d in domains if d != "gaussian"]
     unknown = sorted(set(domains) - set(SOURCE_FILES))
     if unknown:
-        raise ValueError(f"data.domains must be among {sorted(SOURCE_FILES)}, got unknown {unknown}")
+        raise ValueError(f"mi_benchmark_data.domains must be among {sorted(SOURCE_FILES)}, got unknown {unknown}")
     sources = check_sources(mirror, domains, verify)
     out_dir = Path(out_dir)
-    manifest: dict = {}
+    info: dict = {}
     for name in domains:
         pool = build_pool(name, mirror)
         path = out_dir / f"{name}_pool.pt"
         _save(pool, path)
-        manifest[name] = {"file": path.name, "sha256": sha256(path), "sources": sources[name],
-                          "shape": list(next(iter(pool.values())).shape),
-                          "per_class": np.bincount(pool["labels"].numpy(), minlength=2).tolist()}
-    write_json(out_dir / "manifest.json", manifest)
-    return manifest
+        info[name] = {"file": path.name, "sources": sources[name], "shape": list(next(iter(pool.values())).shape),
+                      "per_class": np.bincount(pool["labels"].numpy(), minlength=2).tolist()}
+    return {"pools": info}
 
 
 def load_pools(out_dir: Path) -> dict:
     """Read every pool listed in ``manifest.json``, checking each file's hash."""
     out_dir = Path(out_dir)
-    manifest_path = out_dir / "manifest.json"
+    manifest_path = out_dir / MANIFEST
     if not manifest_path.exists():
-        raise FileNotFoundError(f"{manifest_path} missing: run the data stage first (`dvc repro data`)")
+        raise FileNotFoundError(f"{manifest_path} missing: run the mi_benchmark_data stage first "
+                                "(`dvc repro mi_benchmark_data`)")
+    manifest = json.loads(manifest_path.read_text())
     pools = {}
-    for name, entry in json.loads(manifest_path.read_text()).items():
+    for name, entry in manifest["pools"].items():
         path = out_dir / entry["file"]
-        if sha256(path) != entry["sha256"]:
-            raise ValueError(f"{path} does not match its manifest hash: re-run the data stage")
+        if sha256(path) != manifest["files"][entry["file"]]:
+            raise ValueError(f"{path} does not match its manifest hash: re-run the mi_benchmark_data stage")
         pools[name] = torch.load(path, weights_only=True)
     return pools

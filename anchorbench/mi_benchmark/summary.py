@@ -19,7 +19,7 @@ def to_long(result: GroupResult, domain: str, critic: str) -> pd.DataFrame:
     steps, R = result.estimates_bits.shape
     return pd.DataFrame({
         "domain": domain,
-        "estimator": np.repeat([run.estimator for run in result.runs], steps),
+        "estimator": np.repeat([run.name for run in result.runs], steps),
         "critic": critic,
         "seed": np.repeat([run.seed for run in result.runs], steps),
         "step": np.tile(np.arange(steps), R),

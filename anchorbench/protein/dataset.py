@@ -6,7 +6,7 @@ Layout of ``<root>/<dataset>/``:
     pairs.csv         source, target (accessions; directed: kinase -> substrate, ligand -> receptor)
     truth.npz         synthetic stand-in only: u, v [n_proteins, r] and beta; the generator's interaction
                       log-weight of the ordered pair (i, j) is beta * u_i . v_j / sqrt(r) where the roles allow it
-and ``<root>/manifest.json`` with the sha256 of every file.
+and ``<root>/manifest.json`` (the data stage's, ``anchorbench.io.write_manifest``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from anchorbench.io import atomic_path, sha256, write_json
+from anchorbench.io import atomic_path
 
 FILES = ("proteins.csv", "embeddings.npy", "pairs.csv")
 MASKED = -1e9  # log-weight of an ordered pair the roles forbid (a ligand never binds a ligand)
@@ -95,7 +95,7 @@ def load(root: Path, name: str) -> ProteinSet:
     for f in FILES:
         if not (folder / f).is_file():
             raise FileNotFoundError(f"protein dataset {name!r}: {folder / f} is missing; run the protein_data stage "
-                                    "(`dvc repro protein_data` or `python -m flows.protein data`)")
+                                    "(`dvc repro protein_data` or `python -m flows protein data`)")
     accessions = pd.read_csv(folder / "proteins.csv", dtype=str)["accession"].to_numpy()
     index = pd.Series(np.arange(len(accessions)), index=accessions)
     pairs = pd.read_csv(folder / "pairs.csv", dtype=str)
@@ -105,11 +105,3 @@ def load(root: Path, name: str) -> ProteinSet:
             truth = Truth(z["u"], z["v"], float(z["beta"]), z["source_role"], z["target_role"])
     return ProteinSet(name, accessions, np.load(folder / "embeddings.npy"),
                       index[pairs["source"]].to_numpy(np.int64), index[pairs["target"]].to_numpy(np.int64), truth)
-
-
-def write_manifest(root: Path, files: list[Path], info: dict) -> dict:
-    """``root/manifest.json``: sha256 of every file (paths relative to root) plus ``info`` (settings, counts)."""
-    root = Path(root)
-    manifest = {"files": {p.relative_to(root).as_posix(): sha256(p) for p in sorted(files)}, **info}
-    write_json(root / "manifest.json", manifest)
-    return manifest

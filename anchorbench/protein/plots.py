@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from anchorbench.io import save_figure  # noqa: E402
 from anchorbench.protein.evaluate import FPR_GRID, roc_on_grid  # noqa: E402
 
 ORACLE = "oracle"
@@ -46,9 +47,7 @@ def roc_figure(per_dataset: dict[str, list[Path]], order: list[str], path: Path)
         ax.set(title=f"{dataset} ({len(files)} trials)", xlabel="FPR", ylabel="TPR", xlim=(0, 1), ylim=(0, 1))
         ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=120, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def pmi_hist_figure(per_dataset: dict[str, list[Path]], order: list[str], path: Path, bins: int = 60) -> Path:
@@ -73,6 +72,4 @@ def pmi_hist_figure(per_dataset: dict[str, list[Path]], order: list[str], path: 
             ax.tick_params(labelsize=7)
         row[0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+import estimators
 from anchorbench.fit import FitRun, PairedSplit, TrainSettings, fit_runs
 from anchorbench.protein.config import LMI, ProteinParams
 from anchorbench.protein.dataset import ProteinSet
 from anchorbench.protein.evaluate import auroc
 from anchorbench.protein.lmi import LMISettings, lmi_pmi_grid
 from anchorbench.protein.split import TrialSplit
+
+TUNED = "infonce_anchor"  # the objective the protein_tune stage tunes (nu and width)
 
 
 @dataclass(frozen=True)
@@ -47,13 +50,15 @@ class Outcome:
 
 
 def objectives_for(p: ProteinParams, tuned: dict | None) -> list[Objective]:
-    """The configured objectives; ``tuned`` ({"nu": .., "width": ..}) replaces InfoNCE-anchor's nu and width."""
+    """The configured objectives (labels, or "lmi"); ``tuned`` ({"nu": .., "width": ..}) replaces InfoNCE-anchor's
+    nu and width."""
     out = []
-    for name in p.objectives:
-        hparams, width = p.hparams(name), p.width
-        if name == "infonce_anchor" and tuned:
+    for label in p.objectives:
+        name, hparams = (LMI, {}) if label == LMI else estimators.parse_label(label)
+        width = p.width
+        if label == TUNED and tuned:
             hparams, width = {**hparams, "nu": float(tuned["nu"])}, int(tuned["width"])
-        out.append(Objective(name, name, hparams, width))
+        out.append(Objective(label, name, hparams, width))
     return out
 
 

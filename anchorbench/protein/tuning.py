@@ -11,38 +11,41 @@ from __future__ import annotations
 
 import optuna
 
-from anchorbench.protein.config import ProteinParams
+from anchorbench.experiment import Diverged, Log, Study, TrialResult
 from anchorbench.protein.dataset import ProteinSet
-from anchorbench.protein.protocol import Objective, run_trial, train_settings
+from anchorbench.protein.protocol import TUNED, Objective, run_trial, train_settings
 from anchorbench.protein.split import TrialSplit, inner_split, outer_split
 
-TUNED = "infonce_anchor"
 
-
-class Diverged(RuntimeError):
-    """The trial's fit diverged: the Optuna trial fails (never scores)."""
-
-
-def tuning_split(ps: ProteinSet, p: ProteinParams) -> TrialSplit:
+def tuning_split(ps: ProteinSet, params) -> TrialSplit:
+    p = params.protein
     return inner_split(ps, outer_split(ps, p.held_out, p.seed, 0), p.held_out, p.seed, 0)
 
 
-def make_objective(ps: ProteinSet, p: ProteinParams, on_result=None):
-    """``objective(trial) -> inner AUROC`` (maximise). ``on_result(trial, chosen, outcome)`` logs (MLflow)."""
-    split = tuning_split(ps, p)
-    settings = train_settings(p, max_steps=p.tune_steps)
+def objective_for(load, params):
+    """``objective(trial, log) -> inner AUROC`` (maximised); ``load()`` gives the dataset (read once, on first use)."""
+    p, t = params.protein, params.protein_tune
+    settings = train_settings(p, max_steps=t.steps)
+    cache: dict = {}
 
-    def objective(trial: optuna.Trial) -> float:
-        chosen = {"nu": trial.suggest_float("nu", *p.tune_nu_range, log=True),
-                  "width": trial.suggest_categorical("width", list(p.tune_widths))}
-        hparams = {**p.hparams(TUNED), "nu": chosen["nu"]}
-        (outcome,) = run_trial(ps, split, [Objective(TUNED, TUNED, hparams, chosen["width"])], p,
+    def objective(trial: optuna.Trial, log: Log) -> TrialResult:
+        if not cache:
+            cache["ps"] = ps = load()
+            cache["split"] = tuning_split(ps, params)
+        ps, split = cache["ps"], cache["split"]
+        chosen = {"nu": trial.suggest_float("nu", *t.nu_range, log=True),
+                  "width": trial.suggest_categorical("width", list(t.widths))}
+        (outcome,) = run_trial(ps, split, [Objective(TUNED, TUNED, {"nu": chosen["nu"]}, chosen["width"])], p,
                                seed=10_000 + trial.number, settings=settings)
-        if on_result is not None:
-            on_result(trial, chosen, outcome)
         if outcome.status != "ok":
             raise Diverged(f"{ps.name} tuning trial {trial.number}: {outcome.status} (diverged step "
                            f"{outcome.diverged_step})")
-        return outcome.auroc
+        return TrialResult(outcome.auroc, {"steps_trained": outcome.steps_trained})
 
     return objective
+
+
+def studies(params, load) -> list[Study]:
+    """One study per dataset (key: the dataset); ``load(name)`` reads a dataset."""
+    return [Study(name, params.protein_tune.study, "auroc", objective_for(lambda name=name: load(name), params),
+                  {"dataset": name, "estimator": TUNED}) for name in params.protein.datasets]

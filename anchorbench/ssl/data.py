@@ -3,18 +3,17 @@
 ``data/cdp/cdp.npz`` holds ``glyphs_train``, ``glyphs_test`` (uint8 ``[4, n, 16, 16]``) and, for each probe
 split s in train, val, test: ``probe_<s>_images`` (uint8 ``[N, 3, 32, 32]``) and ``probe_<s>_attrs``
 (int64 ``[N, 3]``: colour, digit, position). Probe train/val images use the training glyphs; probe test
-images use held-out glyph instances. ``manifest.json`` records the source and the sizes.
+images use held-out glyph instances. The data stage's ``manifest.json`` records the source and the sizes.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from anchorbench.io import atomic_path, write_json
+from anchorbench.io import atomic_path
 from anchorbench.ssl.cdp import CDPSampler, glyph_bank, mnist_glyphs, sklearn_glyphs
 from anchorbench.ssl.config import CDPDataParams
 
@@ -44,7 +43,7 @@ def _to_uint8(x: torch.Tensor) -> np.ndarray:
 
 
 def build_cdp(params: CDPDataParams, out_dir: str | Path) -> dict:
-    """Write ``cdp.npz`` and ``manifest.json`` into ``out_dir``; return the manifest."""
+    """Write ``cdp.npz`` into ``out_dir``; return the manifest's description (source, sizes)."""
     glyphs, labels, source = load_glyph_source(params)
     rng = np.random.default_rng(params.seed)
     bank = glyph_bank(glyphs, labels, params.digits, params.glyphs_per_digit, rng)  # [4, n, 16, 16]
@@ -60,18 +59,14 @@ def build_cdp(params: CDPDataParams, out_dir: str | Path) -> dict:
     with atomic_path(out / FILE) as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)
-    manifest = {"source": source, "digits": list(params.digits), "glyphs_per_digit": 2 * half,
-                "glyphs_train": half, "glyphs_test": bank.shape[1] - half,
-                "probe_sizes": dict(zip(SPLITS, params.probe_sizes)),
-                "sha256": hashlib.sha256((out / FILE).read_bytes()).hexdigest()[:16]}
-    write_json(out / "manifest.json", manifest)
-    return manifest
+    return {"source": source, "digits": list(params.digits), "glyphs_per_digit": 2 * half, "glyphs_train": half,
+            "glyphs_test": bank.shape[1] - half, "probe_sizes": dict(zip(SPLITS, params.probe_sizes))}
 
 
 def load_cdp(data_dir: str | Path) -> dict[str, torch.Tensor]:
     """The arrays of ``cdp.npz`` as tensors; a missing file names the stage that makes it."""
     path = Path(data_dir) / FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: run the cdp_data stage first (python -m flows.ssl cdp_data)")
+        raise FileNotFoundError(f"{path} not found: run the ssl_data stage first (python -m flows ssl data)")
     with np.load(path) as z:
         return {k: torch.from_numpy(z[k]) for k in z.files}

@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from anchorbench.io import save_figure  # noqa: E402
+from anchorbench.ssl.config import INFONCE  # noqa: E402
 from anchorbench.ssl.summary import headline_estimator  # noqa: E402
 
 
@@ -35,9 +37,7 @@ def probe_figure(probe: pd.DataFrame, batch_size: int, path: Path) -> Path:
     axes[0][0].set_ylabel("linear-probe accuracy")
     axes[0][0].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _pairing_label(pairing: str, probe: pd.DataFrame) -> str:
@@ -48,7 +48,7 @@ def _pairing_label(pairing: str, probe: pd.DataFrame) -> str:
 def mi_figure(mi: pd.DataFrame, path: Path) -> Path:
     """In-training InfoNCE readout vs post-training MI against H(C), with the in-training caps log(K)."""
     est = headline_estimator(mi)
-    same = mi[mi.true_mi_bits.notna() & (mi.objective == "infonce")]
+    same = mi[mi.true_mi_bits.notna() & (mi.objective == INFONCE)]
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     hc = sorted(same.true_mi_bits.unique())
     ax.plot(hc, hc, "k:", label="true MI = H(C)")
@@ -68,9 +68,7 @@ def mi_figure(mi: pd.DataFrame, path: Path) -> Path:
     ax.set_title("InfoNCE encoders: in-training vs post-training MI")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def mi_accuracy_figure(probe: pd.DataFrame, mi: pd.DataFrame, path: Path) -> Path:
@@ -86,6 +84,4 @@ def mi_accuracy_figure(probe: pd.DataFrame, mi: pd.DataFrame, path: Path) -> Pat
     ax.set_title("MI vs linear-probe accuracy")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

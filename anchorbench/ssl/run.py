@@ -1,20 +1,23 @@
 """One unit of the SSL experiment: pretrain (objective, pairing, seed), probe it, estimate MI after training.
 
-``plan_units`` lists the units of a params section; ``run_unit`` runs one and writes its heavy values
-(encoder checkpoint, loss curve) under ``out_dir/units/<name>/``, returning a small dict of numbers.
+``plan_units`` lists the units of a params section (:class:`SSLUnit`); ``run_unit`` runs one and writes its
+heavy values (encoder checkpoint, loss curve) under ``out_dir/units/<name>/``, returning a small dict of numbers.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from anchorbench.engine import resolve_device
 from anchorbench.fit import TrainSettings
 from anchorbench.io import atomic_path, write_json
+from anchorbench.names import slug
 from anchorbench.ssl.augment import Augment
 from anchorbench.ssl.cdp import ATTRIBUTES, VALUES, CDPSampler, true_mi_bits
 from anchorbench.ssl.config import SSLParams
@@ -25,24 +28,37 @@ from anchorbench.ssl.probe import features, linear_probe
 Tensor = torch.Tensor
 
 
-def resolve_device(setting: str) -> torch.device:
-    if setting == "cuda" and not torch.cuda.is_available():
-        raise ValueError("ssl.device is 'cuda' but no CUDA device is available (use auto or cpu)")
-    return torch.device("cuda" if setting in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
+@dataclass(frozen=True)
+class SSLUnit:
+    """One pretraining run: objective (a label), pairing, batch size, seed, and the tau / nu it trains with
+    (nu None: the objective takes none, or its label fixes it)."""
+
+    objective: str
+    pairing: str
+    batch_size: int
+    seed: int
+    tau: float
+    nu: float | None
+
+    @property
+    def name(self) -> str:
+        return f"{slug(self.objective)}-{self.pairing}-B{self.batch_size}-s{self.seed}"
 
 
-def unit_name(unit: dict) -> str:
-    return f"{unit['objective']}-{unit['pairing']}-B{unit['batch_size']}-s{unit['seed']}"
-
-
-def plan_units(p: SSLParams, seeds: list[int] | None = None) -> list[dict]:
-    """Every (objective, pairing, seed) at the training batch size, plus seed 001's small-batch runs."""
+def plan_units(p: SSLParams, seeds: list[int] | None = None, tuned: dict | None = None) -> list[SSLUnit]:
+    """Every (objective, pairing, seed) at the training batch size, plus seed 001's small-batch runs. ``tuned``:
+    ``{objective: {"tau": .., "nu": ..}}`` from the ssl_tune stage replaces those objectives' tau and nu."""
     seeds = list(range(p.seeds)) if seeds is None else seeds
-    units = [{"objective": o, "pairing": g, "seed": s, "batch_size": p.batch_size, "tau": p.tau(o), "nu": p.nu}
-             for g in p.pairings for o in p.objectives for s in seeds]
+    tuned = tuned or {}
+
+    def unit(o: str, g: str, s: int, batch: int) -> SSLUnit:
+        best, nu = tuned.get(o, {}), p.nu_of(o)
+        return SSLUnit(o, g, batch, s, float(best.get("tau", p.tau(o))), nu if nu is None else best.get("nu", nu))
+
+    units = [unit(o, g, s, p.batch_size) for g in p.pairings for o in p.objectives for s in seeds]
     if p.small_batch and p.small_batch != p.batch_size:
-        units += [{"objective": o, "pairing": g, "seed": s, "batch_size": p.small_batch, "tau": p.tau(o), "nu": p.nu}
-                  for g in p.pairings if g != "aug" for o in p.small_batch_objectives for s in seeds]
+        units += [unit(o, g, s, p.small_batch) for g in p.pairings if g != "aug" for o in p.small_batch_objectives
+                  for s in seeds]
     return units
 
 
@@ -81,6 +97,22 @@ class Data:
         return self.augment(x, generator), self.augment(x, generator)
 
 
+def load_data(p: SSLParams, data_dir: str | Path, mirror: str | None) -> Data:
+    """The unit's images on its device: the CDP npz of the ssl_data stage, or CIFAR-100 from the mirror."""
+    device = resolve_device(p.device, "ssl.device")
+    if p.dataset == "cdp":
+        from anchorbench.ssl.data import load_cdp
+
+        return Data("cdp", load_cdp(data_dir), device)
+    from anchorbench.ssl.cifar import load_cifar100
+
+    arrays = {}
+    for split in ("train", "test"):
+        images, labels = load_cifar100(split, mirror)
+        arrays[f"{split}_images"], arrays[f"{split}_labels"] = torch.from_numpy(images), torch.from_numpy(labels)
+    return Data("cifar100", arrays, device)
+
+
 def probe_scores(encoder: torch.nn.Module, data: Data, eval_split: str, steps: int, lr: float) -> dict[str, float]:
     """Linear-probe accuracies on ``eval_split`` (val or test) of a probe trained on the train split.
 
@@ -100,39 +132,41 @@ def probe_scores(encoder: torch.nn.Module, data: Data, eval_split: str, steps: i
     return out
 
 
-def run_unit(p: SSLParams, unit: dict, data: Data, out_dir: str | Path, eval_split: str = "test",
+def run_unit(p: SSLParams, unit: SSLUnit, data: Data, out_dir: str | Path, eval_split: str = "test",
              post_mi: bool = True) -> dict:
-    """Pretrain, probe and (optionally) estimate post-training MI for one unit; write its encoder and loss curve
-    to ``<out_dir>/units/<name>/``; return its numbers (``files``: those two paths relative to ``out_dir``)."""
+    """Pretrain, probe and (optionally) estimate post-training MI for one unit; write its loss curve and, unless it
+    diverged, its encoder to ``<out_dir>/units/<name>/``; return its numbers (``files``: the paths written,
+    relative to ``out_dir``). A diverged unit gets no encoder, probe or post-training MI: it is recorded as failed."""
     start = time.perf_counter()
-    cfg = PretrainConfig(objective=unit["objective"], batch_size=unit["batch_size"], steps=p.steps, tau=unit["tau"],
-                         nu=unit["nu"], lr=p.lr, weight_decay=p.weight_decay, width=p.width,
-                         proj_hidden=p.proj_hidden, proj_dim=p.proj_dim, seed=unit["seed"])
-    result = pretrain(cfg, lambda n, g: data.pairs(unit["pairing"], n, g), data.device)
+    cfg = PretrainConfig(objective=unit.objective, batch_size=unit.batch_size, steps=p.steps, tau=unit.tau,
+                         nu=unit.nu, lr=p.lr, weight_decay=p.weight_decay, width=p.width,
+                         proj_hidden=p.proj_hidden, proj_dim=p.proj_dim, seed=unit.seed)
+    result = pretrain(cfg, lambda n, g: data.pairs(unit.pairing, n, g), data.device)
     tail = max(1, p.steps // 10)  # in-training MI: the readout averaged over the last tenth of the steps
-    row = {**unit, "name": unit_name(unit), "true_mi_bits": true_mi_bits(unit["pairing"]) if unit["pairing"] != "aug"
+    row = {**asdict(unit), "name": unit.name, "true_mi_bits": true_mi_bits(unit.pairing) if unit.pairing != "aug"
            else math.nan, "diverged_step": result.diverged_step,
            "train_mi_bits": float(np.mean(result.mi_nats[-tail:])) / math.log(2),
            "train_cap_bits": result.cap_nats / math.log(2) if result.cap_nats is not None else math.nan,
            "final_loss": float(np.mean(result.loss[-tail:]))}
-    folder = Path(out_dir) / "units" / row["name"]
-    with atomic_path(folder / "encoder.pt") as tmp, open(tmp, "wb") as fh:
-        torch.save(result.encoder.state_dict(), fh)  # a file object: the archive's inner name is fixed, not tmp's
+    folder = Path(out_dir) / "units" / unit.name
     write_json(folder / "curve.json", {"loss": result.loss, "mi_nats": result.mi_nats})
+    row["files"] = {"curve": f"units/{unit.name}/curve.json"}
     if result.diverged_step is None:
+        with atomic_path(folder / "encoder.pt") as tmp, open(tmp, "wb") as fh:
+            torch.save(result.encoder.state_dict(), fh)  # a file object: the archive's inner name is fixed
+        row["files"]["encoder"] = f"units/{unit.name}/encoder.pt"
         row["probe"] = probe_scores(result.encoder, data, eval_split, p.probe_steps, p.probe_lr)
         if post_mi:
             row["post_mi_bits"] = _post_mi(p, unit, data, result.encoder)
     row["seconds"] = time.perf_counter() - start
-    row["files"] = {"encoder": f"units/{row['name']}/encoder.pt", "curve": f"units/{row['name']}/curve.json"}
     return row
 
 
-def _post_mi(p: SSLParams, unit: dict, data: Data, encoder: torch.nn.Module) -> dict[str, float]:
-    generator = torch.Generator(device=data.device).manual_seed(10_000 + unit["seed"])  # pairs unseen in pretraining
-    train = data.pairs(unit["pairing"], p.post_pairs, generator)
-    val = data.pairs(unit["pairing"], max(p.post_batch_size, p.post_pairs // 4), generator, held_out=True)
+def _post_mi(p: SSLParams, unit: SSLUnit, data: Data, encoder: torch.nn.Module) -> dict[str, float]:
+    generator = torch.Generator(device=data.device).manual_seed(10_000 + unit.seed)  # pairs unseen in pretraining
+    train = data.pairs(unit.pairing, p.post_pairs, generator)
+    val = data.pairs(unit.pairing, max(p.post_batch_size, p.post_pairs // 4), generator, held_out=True)
     settings = TrainSettings(batch_size=p.post_batch_size, lr=p.post_lr, max_steps=p.post_steps,
                              patience=max(1, p.post_steps // 3), check_every=max(1, p.post_steps // 10),
                              device=data.device.type, progress=False)
-    return post_training_mi(encoder, train, val, list(p.post_estimators), dict(p.post_critic), settings, unit["seed"])
+    return post_training_mi(encoder, train, val, list(p.post_estimators), dict(p.post_critic), settings, unit.seed)

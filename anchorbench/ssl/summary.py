@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from anchorbench.ssl.config import INFONCE
+
 KEYS = ["objective", "pairing", "batch_size", "seed"]
 GROUP = ["objective", "pairing", "batch_size"]
 
@@ -73,12 +75,13 @@ def metrics(probe: pd.DataFrame, mi: pd.DataFrame, batch_size: int, small_batch:
 def claims(main: pd.DataFrame, post: pd.DataFrame, train: pd.DataFrame, small_batch: int | None) -> dict:
     """The claims the README checks, as booleans (None when the needed runs are missing)."""
     by = main.groupby("objective").top1.mean()
-    out = {"anchor_not_above_infonce_top1": (bool(by["infonce_anchor"] <= by["infonce"] + 0.01)
-                                             if {"infonce", "infonce_anchor"} <= set(by.index) else None),
-           "spherical_collapses": (bool(by["spherical"] < 0.5 * by.drop("spherical").max())
-                                   if "spherical" in by.index and len(by) > 1 else None)}
-    small_train = train[(train.objective == "infonce") & (train.batch_size == small_batch)]
-    small_post = post[(post.objective == "infonce") & (post.batch_size == small_batch)]
+    spherical = "spherical(parametrization=pd)"
+    out = {"anchor_not_above_infonce_top1": (bool(by["infonce_anchor"] <= by[INFONCE] + 0.01)
+                                             if {INFONCE, "infonce_anchor"} <= set(by.index) else None),
+           "spherical_collapses": (bool(by[spherical] < 0.5 * by.drop(spherical).max())
+                                   if spherical in by.index and len(by) > 1 else None)}
+    small_train = train[(train.objective == INFONCE) & (train.batch_size == small_batch)]
+    small_post = post[(post.objective == INFONCE) & (post.batch_size == small_batch)]
     if len(small_train) and len(small_post):
         cap = float(small_train.cap_bits.iloc[0])
         out["small_batch_cap_bits"] = round(cap, 4)

@@ -1,4 +1,4 @@
-"""Optuna objective of the SSL tuning: tau (and nu for the anchor objectives) on validation probe accuracy."""
+"""Optuna objective of the SSL tuning: tau (and nu where the objective takes it) on validation probe accuracy."""
 
 from __future__ import annotations
 
@@ -6,33 +6,34 @@ import tempfile
 
 import optuna
 
-from anchorbench.ssl.config import SSLParams
-from anchorbench.ssl.run import Data, run_unit
-
-NU_OBJECTIVES = ("infonce_anchor", "js", "spherical")
+from anchorbench.experiment import Diverged, Log, Study, TrialResult
+from anchorbench.ssl.run import SSLUnit, run_unit
 
 
-class Diverged(RuntimeError):
-    """The trial's pretraining produced NaN/inf: the trial fails (it is never scored as a number)."""
+def objective_for(params, objective: str, load_data):
+    """``objective(trial, log) -> validation joint top-1`` (maximised) of ``objective`` (a label): pretrain
+    ``ssl_tune.steps`` steps on the tuning pairing (seed ``ssl_tune.seed``, never a final seed), probe on the probe
+    train split, score on the validation split. ``load_data()`` gives the images (read once, on first use)."""
+    p, t = params.ssl, params.ssl_tune
+    cache: dict = {}
+
+    def trial_objective(trial: optuna.Trial, log: Log) -> TrialResult:
+        if "data" not in cache:
+            cache["data"] = load_data()
+        data = cache["data"]
+        tau = trial.suggest_float("tau", *t.tau_range, log=True)
+        nu = trial.suggest_float("nu", *t.nu_range, log=True) if p.nu_of(objective) is not None else None
+        unit = SSLUnit(objective, t.pairing, p.batch_size, t.seed, tau, nu)
+        with tempfile.TemporaryDirectory() as tmp:
+            row = run_unit(p.model_copy(update={"steps": t.steps}), unit, data, tmp, eval_split="val", post_mi=False)
+        if "probe" not in row:
+            raise Diverged(f"{objective} pretraining diverged at step {row['diverged_step']} (tau {tau:.3g}, nu {nu})")
+        return TrialResult(float(row["probe"]["top1"]), {"final_loss": row["final_loss"]})
+
+    return trial_objective
 
 
-def suggest(trial: optuna.Trial, p: SSLParams, objective: str) -> dict:
-    """The trial's hyperparameters: tau log-uniform in tune_tau_range; nu log-uniform for anchor objectives."""
-    hp = {"tau": trial.suggest_float("tau", *p.tune_tau_range, log=True)}
-    if objective in NU_OBJECTIVES:
-        hp["nu"] = trial.suggest_float("nu", *p.tune_nu_range, log=True)
-    return hp
-
-
-def trial_value(p: SSLParams, objective: str, hp: dict, data: Data) -> float:
-    """Pretrain ``tune_steps`` steps on the tuning pairing (seed ``tune_seed``, never a final seed) and return the
-    joint top-1 of a probe trained on the probe train split and scored on the validation split; Diverged if the
-    pretraining diverged."""
-    unit = {"objective": objective, "pairing": p.tune_pairing, "seed": p.tune_seed, "batch_size": p.batch_size,
-            "tau": hp["tau"], "nu": hp.get("nu", p.nu)}
-    short = p.model_copy(update={"steps": p.tune_steps})
-    with tempfile.TemporaryDirectory() as tmp:
-        row = run_unit(short, unit, data, tmp, eval_split="val", post_mi=False)
-    if "probe" not in row:
-        raise Diverged(f"{objective} pretraining diverged at step {row.get('diverged_step')} ({hp})")
-    return float(row["probe"]["top1"])
+def studies(params, load_data) -> list[Study]:
+    """One study per tuned objective (key: its label)."""
+    return [Study(o, params.ssl_tune.study, "top1", objective_for(params, o, load_data),
+                  {"objective": o, "pairing": params.ssl_tune.pairing}) for o in params.ssl_tune.objectives]

@@ -14,24 +14,27 @@ pytestmark = pytest.mark.slow
 
 
 def _smoke_params(tmp_path, **mi):
-    return str(smoke_params(tmp_path, tune={"storage": f"sqlite:///{tmp_path / 'optuna.db'}"}, mi_benchmark={
+    tune = {"study": {"storage": f"sqlite:///{tmp_path / 'optuna.db'}", "study_name": "mi_benchmark",
+                      "direction": "minimize"}}
+    return str(smoke_params(tmp_path, mi_benchmark_tune=tune, mi_benchmark={
         "domains": ["gaussian"], "estimators": ["nwj", "infonce", "infonce_anchor"], **mi}))
 
 
 def test_tune_then_train_writes_every_output(prefect_harness, isolated):
     from prefect.client.orchestration import get_client
 
-    from flows.mi_benchmark import train_flow, tune_flow
+    from flows.experiment import flows_for
 
+    flows = flows_for("mi_benchmark")
     params_path = _smoke_params(isolated)
-    best = tune_flow(params_path=params_path)
-    assert set(best["studies"]["joint"]["infonce_anchor"]) == {"nu", "width"}
+    best = flows["tune"](params_path=params_path)
+    assert set(best["infonce_anchor-gaussian-joint"]) == {"nu", "width"}
     study = optuna.load_study(study_name="mi_benchmark-infonce_anchor-gaussian-joint-smoke",
                               storage=f"sqlite:///{isolated / 'optuna.db'}")
-    assert len(study.trials) == load_params(params_path).tune.n_trials
-    assert json.loads((isolated / "results/tune/best_params.json").read_text()) == best
+    assert len(study.trials) == load_params(params_path).mi_benchmark_tune.study.n_trials
+    assert json.loads((isolated / "results/mi_benchmark/tune/best_params.json").read_text()) == best
 
-    out = train_flow(params_path=params_path)
+    out = flows["train"](params_path=params_path)
     res = isolated / "results" / "mi_benchmark"
     for name in ("estimates.parquet", "summary.csv", "per_run.csv", "metrics.json", "figure1.png", "bias_variance.png"):
         assert (res / name).stat().st_size > 0, name
@@ -48,7 +51,8 @@ def test_tune_then_train_writes_every_output(prefect_harness, isolated):
     assert {"tags.git_commit", "tags.params_hash", "tags.domain", "tags.critic", "tags.seed"} <= set(children.columns)
     assert {"params.width", "params.critic_type"} <= set(children.columns)
     anchor = children[children["tags.estimator"] == "infonce_anchor"]
-    assert anchor["params.nu"].astype(float).tolist() == [best["studies"]["joint"]["infonce_anchor"]["nu"]] * 2
+    assert anchor["params.nu"].astype(float).tolist() == [best["infonce_anchor-gaussian-joint"]["nu"]] * 2
+    assert children["metrics.abs_error_bits"].notna().all()  # the shared headline name
     trials = mlflow.search_runs(experiment_names=["mi_benchmark_tune"])
     assert (trials["tags.role"] == "study").sum() == 1 and len(trials) == 1 + len(study.trials)
     done = trials[trials["tags.state"] == "complete"]
@@ -62,11 +66,13 @@ def test_tune_then_train_writes_every_output(prefect_harness, isolated):
 
     keys = {a.key for a in asyncio.run(artifacts())}
     assert {"mi-benchmark-tune", "mi-benchmark-train"} <= keys
+    assert mlflow.get_experiment_by_name("mi_benchmark").tags["mlflow.experimentKind"] == "custom_model_development"
 
 
 def test_train_reuses_finished_groups(prefect_harness, isolated):
-    from flows.mi_benchmark import train_flow
+    from flows.experiment import flows_for
 
+    train_flow = flows_for("mi_benchmark")["train"]
     params_path = _smoke_params(isolated, estimators=["nwj"], seeds=1)
     train_flow(params_path=params_path)
     first = pd.read_parquet(isolated / "results/mi_benchmark/estimates.parquet")

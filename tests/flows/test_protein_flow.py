@@ -15,28 +15,30 @@ pytestmark = pytest.mark.slow
 
 
 def _smoke_params(tmp_path) -> str:
-    return str(smoke_params(tmp_path, protein_data={"datasets": ["ligand"]},
-                            protein={"tune_storage": f"sqlite:///{tmp_path / 'optuna.db'}"}))
+    study = {"storage": f"sqlite:///{tmp_path / 'optuna.db'}", "study_name": "protein", "direction": "maximize"}
+    return str(smoke_params(tmp_path, protein_data={"datasets": ["ligand"]}, protein_tune={"study": study}))
 
 
 def test_data_tune_train_write_every_output(prefect_harness, isolated):
     from prefect.client.orchestration import get_client
 
-    from flows.protein import data_flow, train_flow, tune_flow
+    from flows.experiment import flows_for
 
+    flows = flows_for("protein")
     params_path = _smoke_params(isolated)
-    p = load_params(params_path).protein
-    manifest = data_flow(params_path=params_path)
+    params = load_params(params_path)
+    p, t = params.protein, params.protein_tune
+    manifest = flows["data"](params_path=params_path)
     assert set(manifest["files"]) == {f"ligand/{f}" for f in ("proteins.csv", "embeddings.npy", "pairs.csv",
                                                                "truth.npz")}
     assert json.loads((isolated / "data/protein/manifest.json").read_text()) == manifest
 
-    best = tune_flow(params_path=params_path)
-    assert set(best["ligand"]) == {"nu", "width"} and best["ligand"]["width"] in p.tune_widths
+    best = flows["tune"](params_path=params_path)
+    assert set(best["ligand"]) == {"nu", "width"} and best["ligand"]["width"] in t.widths
     study = optuna.load_study(study_name="protein-ligand-smoke", storage=f"sqlite:///{isolated / 'optuna.db'}")
-    assert study.direction == optuna.study.StudyDirection.MAXIMIZE and len(study.trials) == p.tune_trials
+    assert study.direction == optuna.study.StudyDirection.MAXIMIZE and len(study.trials) == t.study.n_trials
 
-    out = train_flow(params_path=params_path)
+    out = flows["train"](params_path=params_path)
     res = isolated / "results" / "protein"
     for name in ("auroc.csv", "summary.csv", "metrics.json", "roc.png", "pmi_hist.png"):
         assert (res / name).stat().st_size > 0, name
@@ -62,18 +64,11 @@ def test_data_tune_train_write_every_output(prefect_harness, isolated):
     artifacts = {a.path for a in client.list_artifacts(out["mlflow_run_id"], "figures")}
     assert "figures/roc.png" in artifacts
     tune_runs = mlflow.search_runs(experiment_names=["protein_tune"])
-    assert (tune_runs["tags.role"] == "study").sum() == 1 and len(tune_runs) == 1 + p.tune_trials
+    assert (tune_runs["tags.role"] == "study").sum() == 1 and len(tune_runs) == 1 + t.study.n_trials
+    assert tune_runs["tags.params_hash"].str.len().eq(12).all()  # every run tagged: an orphan can be closed
 
     async def artifact_keys():
         async with get_client() as client:
             return {a.key for a in await client.read_artifacts()}
 
-    assert {"protein-data", "protein-tune", "protein-auroc"} <= asyncio.run(artifact_keys())
-
-
-def test_main_parses_stages():
-    from flows.protein import STAGES, main
-
-    assert STAGES == ("data", "tune", "train", "all")
-    with pytest.raises(SystemExit):
-        main(["bogus"])
+    assert {"protein-data", "protein-tune", "protein-train"} <= asyncio.run(artifact_keys())

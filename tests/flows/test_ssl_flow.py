@@ -7,26 +7,31 @@ import optuna
 import pandas as pd
 import pytest
 
+from anchorbench.ssl.config import INFONCE, OBJECTIVES
 from tests.params import smoke_params
+
+CHI2 = OBJECTIVES[-1]
 
 pytestmark = pytest.mark.slow
 
 
 def _smoke_params(tmp_path):
-    return str(smoke_params(tmp_path, cdp_data={"glyph_source": "sklearn"}, ssl={
-        "objectives": ["infonce", "infonce_anchor", "chi2"], "post_estimators": ["infonce", "js_plugin"],
-        "tune_objectives": ["infonce_anchor"], "tune_storage": f"sqlite:///{tmp_path / 'optuna.db'}",
-        "device": "cpu"}))
+    study = {"storage": f"sqlite:///{tmp_path / 'optuna.db'}", "study_name": "ssl", "direction": "maximize"}
+    return str(smoke_params(tmp_path, ssl_data={"glyph_source": "sklearn"}, ssl_tune={
+        "objectives": ["infonce_anchor"], "study": study}, ssl={
+        "objectives": [INFONCE, "infonce_anchor", CHI2], "post_estimators": ["infonce", "js_plugin"],
+        "device": "cpu", "use_tuned": False}))
 
 
-def test_cdp_data_ssl_and_tune(prefect_harness, isolated):
-    from flows.ssl import cdp_data_flow, ssl_flow, ssl_tune_flow
+def test_data_train_and_tune(prefect_harness, isolated):
+    from flows.experiment import flows_for
 
+    flows = flows_for("ssl")
     params_path = _smoke_params(isolated)
-    manifest = cdp_data_flow(params_path=params_path)
-    assert manifest["source"] == "sklearn_digits" and (isolated / "data/cdp/cdp.npz").stat().st_size > 0
+    manifest = flows["data"](params_path=params_path)
+    assert manifest["source"] == "sklearn_digits" and (isolated / "data/ssl/cdp.npz").stat().st_size > 0
 
-    out = ssl_flow(params_path=params_path)
+    out = flows["train"](params_path=params_path)
     res = isolated / "results" / "ssl"
     for name in ("probe.csv", "mi.csv", "summary.csv", "metrics.json", "probe_accuracy.png", "mi_in_vs_post.png",
                  "mi_vs_accuracy.png"):
@@ -45,22 +50,23 @@ def test_cdp_data_ssl_and_tune(prefect_harness, isolated):
     metrics = json.loads((res / "metrics.json").read_text())
     assert {"anchor_not_above_infonce_top1", "in_training_below_cap"} <= set(metrics["claims"])
     assert "seconds" not in json.dumps(metrics)  # no wall-clock value in a DVC output (dvc.lock would change)
-    assert (res / "units" / "infonce-cdp-B16-s0" / "encoder.pt").exists()
+    assert (res / "units" / "scoring_rule-nu0-cdp-B16-s0" / "encoder.pt").exists()
     assert len(list((isolated / ".cache/units/ssl").glob("*/result.json"))) == 8  # finished units, for a resume
 
     runs = mlflow.search_runs(experiment_names=["ssl"])
     children = runs[runs["tags.mlflow.parentRunId"] == out["mlflow_run_id"]]
     assert len(children) == 8
-    assert {"tags.objective", "tags.pairing", "tags.seed", "tags.git_commit", "metrics.probe_top1",
+    assert {"tags.objective", "tags.pairing", "tags.seed", "tags.git_commit", "metrics.top1",
             "metrics.post_mi_bits_infonce", "metrics.loss"} <= set(children.columns)
+    assert set(children["tags.objective"]) == {INFONCE, "infonce_anchor", CHI2}
     client = mlflow.tracking.MlflowClient()
     assert {a.path for a in client.list_artifacts(out["mlflow_run_id"], "figures")} >= {"figures/mi_in_vs_post.png"}
     child = children.iloc[0]["run_id"]
     assert len(client.get_metric_history(child, "loss")) == 4  # the loss curve, one point per step
     assert children["metrics.seconds"].notna().all()  # wall-clock time lives here
 
-    best = ssl_tune_flow(params_path=params_path)
+    best = flows["tune"](params_path=params_path)
     assert set(best["infonce_anchor"]) == {"tau", "nu"}
-    study = optuna.load_study(study_name="ssl-infonce_anchor-cdp-smoke", storage=f"sqlite:///{isolated / 'optuna.db'}")
+    study = optuna.load_study(study_name="ssl-infonce_anchor-smoke", storage=f"sqlite:///{isolated / 'optuna.db'}")
     assert study.direction == optuna.study.StudyDirection.MAXIMIZE and len(study.trials) == 2
     assert json.loads((res / "tune" / "best_params.json").read_text()) == best

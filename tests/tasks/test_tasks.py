@@ -2,6 +2,7 @@
 
 import re
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,23 +10,22 @@ import pytest
 
 from anchorbench import paths
 from anchorbench.config import parse_params
-from anchorbench.mi_benchmark.plan import plan_groups
-from tasks import mi_benchmark as mi_tasks
+from anchorbench.mi_benchmark import experiment as mi_experiment
+from anchorbench.mi_benchmark.experiment import EXPERIMENT
 from tasks import tracking
-from tasks.mi_benchmark import train_group_task
+from tasks.experiment import unit_task
 from tasks.tracking import base_tags, code_version
 
-
-def _group():
-    p = parse_params({"profile": "smoke", "mi_benchmark": {"estimators": ["nwj", "js"], "domains": ["gaussian"],
-                                                            "steps_per_level": 4, "device": "cpu"}}).mi_benchmark
-    return plan_groups(p)[0]
+PARAMS = parse_params({"profile": "smoke", "mi_benchmark": {"estimators": ["nwj", "js"], "domains": ["gaussian"],
+                                                             "steps_per_level": 4, "device": "cpu"}})
 
 
-def test_train_group_task_writes_its_table_and_reuses_it(tmp_path, monkeypatch):
-    group = _group()
-    out = train_group_task.fn(group, None, str(tmp_path), "none", "code")
-    long = pd.read_parquet(out["path"])
+def test_unit_task_writes_its_table_and_reuses_it(tmp_path, monkeypatch):
+    monkeypatch.setenv(paths.OUTPUTS_ENV, str(tmp_path))
+    (group,) = EXPERIMENT.plan(PARAMS, {})
+    out = unit_task.fn("mi_benchmark", PARAMS, group, group.name, "none", "code")
+    long = pd.read_parquet(Path(out["folder"]) / "estimates.parquet")
+    assert Path(out["folder"]).parent == tmp_path / ".cache" / "units" / "mi_benchmark"
     assert len(long) == 2 * 2 * 5 * 4 and out["diverged"] == []
     assert set(long.estimator) == {"nwj", "js"} and np.isfinite(long.estimate_bits).all()
     assert out["run_steps_per_second"] > 0
@@ -34,11 +34,11 @@ def test_train_group_task_writes_its_table_and_reuses_it(tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("a finished group was trained again")
 
-    monkeypatch.setattr(mi_tasks, "run_group", no_training)
-    again = train_group_task.fn(group, None, str(tmp_path), "none", "code")
+    monkeypatch.setattr(mi_experiment, "run_group", no_training)
+    again = unit_task.fn("mi_benchmark", PARAMS, group, group.name, "none", "code")
     assert again == out  # the finished group's file is reused
     with pytest.raises(AssertionError, match="trained again"):  # another code version is another key
-        train_group_task.fn(group, None, str(tmp_path), "none", "other-code")
+        unit_task.fn("mi_benchmark", PARAMS, group, group.name, "none", "other-code")
 
 
 def test_tags_carry_commit_params_and_code_hashes():

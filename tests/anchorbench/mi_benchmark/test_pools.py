@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from anchorbench import mirror
+from anchorbench.io import write_manifest
 from anchorbench.mi_benchmark.effective_mi import effective_truth, per_source_mi_bits
 from anchorbench.mi_benchmark.mnist import read_idx
 from anchorbench.mi_benchmark.pools import load_pools, prepare_pools, sha256
@@ -58,12 +59,13 @@ def test_missing_mirror_says_what_to_do(tmp_path, monkeypatch):
 
 def test_prepare_and_load_round_trip(tmp_path, fake_mirror):
     root, images, labels = fake_mirror
-    manifest = prepare_pools(tmp_path / "pools", str(root), ["mnist", "imdb_bert"])
+    manifest = write_manifest(tmp_path / "pools", prepare_pools(tmp_path / "pools", str(root), ["mnist", "imdb_bert"]),
+                              {})
     on_disk = json.loads((tmp_path / "pools" / "manifest.json").read_text())
     assert on_disk == json.loads(json.dumps(manifest))
-    assert manifest["mnist"]["per_class"] == [10, 10]  # digit 2 dropped
-    assert manifest["mnist"]["sha256"] == sha256(tmp_path / "pools" / "mnist_pool.pt")
-    src = manifest["mnist"]["sources"][0]
+    assert manifest["pools"]["mnist"]["per_class"] == [10, 10]  # digit 2 dropped
+    assert manifest["files"]["mnist_pool.pt"] == sha256(tmp_path / "pools" / "mnist_pool.pt")
+    src = manifest["pools"]["mnist"]["sources"][0]
     assert src["sha256"] == sha256(root / src["path"])
     pools = load_pools(tmp_path / "pools")
     truth = effective_truth(pools["imdb_bert"], sources=10, levels_bits=[2.0, 10.0])
@@ -77,7 +79,7 @@ def test_prepare_and_load_round_trip(tmp_path, fake_mirror):
 
 
 def test_prepare_rejects_unknown_domains(tmp_path):
-    with pytest.raises(ValueError, match="data.domains must be among"):
+    with pytest.raises(ValueError, match="mi_benchmark_data.domains must be among"):
         prepare_pools(tmp_path, None, ["cifar"])
 
 
@@ -105,10 +107,10 @@ def test_the_data_stage_writes_byte_identical_files_in_two_fresh_runs(fake_mirro
     digests = []
     for run in ("a", "b"):
         monkeypatch.setenv("ANCHORBENCH_OUTPUTS", str(tmp_path / run))  # fresh output tree, fresh temp names
-        out = tmp_path / run / "data" / "pools"
+        out = tmp_path / run / "data" / "mi_benchmark"
         prepare_pools(out, str(root), ["mnist", "imdb_bert"])
         digests.append({p.name: sha256(p) for p in sorted(out.iterdir())})
-    assert digests[0] == digests[1] and len(digests[0]) == 3
+    assert digests[0] == digests[1] and len(digests[0]) == 2
 
 
 def test_the_effective_truth_is_solved_to_convergence(fake_mirror):

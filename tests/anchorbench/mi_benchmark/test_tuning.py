@@ -7,23 +7,25 @@ import optuna
 import pytest
 
 from anchorbench.config import parse_params
-from anchorbench.mi_benchmark.tuning import VALIDATION_SEED_OFFSET, Diverged, search_space, tail_mse, trial_group
+from anchorbench.experiment import Diverged
+from anchorbench.mi_benchmark.tuning import VALIDATION_SEED_OFFSET, search_space, tail_mse, trial_group
 
 PARAMS = parse_params({"profile": "smoke", "mi_benchmark": {"estimators": ["infonce_anchor"], "device": "cpu"},
-                       "tune": {"critics": ["separable"]}})
+                       "mi_benchmark_tune": {"critics": ["separable"]}})
 
 
 def test_search_space_follows_estimator_and_critic():
     trial = optuna.trial.FixedTrial({"nu": 2.0, "temperature": 0.5, "width": 64})
     assert search_space(trial, "infonce_anchor", "separable", PARAMS) == {"nu": 2.0, "temperature": 0.5, "width": 64}
     assert search_space(trial, "nwj", "joint", PARAMS) == {"width": 64}  # no nu, no temperature
+    assert search_space(trial, "scoring_rule(nu=0)", "joint", PARAMS) == {"width": 64}  # nu fixed by the label
 
 
 def test_trial_group_uses_validation_seeds_and_the_chosen_values():
     g = trial_group("infonce_anchor", "separable", {"nu": 2.0, "temperature": 0.5, "width": 64}, PARAMS)
     assert [r.seed for r in g.runs] == [VALIDATION_SEED_OFFSET]
     assert g.critic.temperature == 0.5 and g.critic.width == 64 and g.runs[0].hparams == {"nu": 2.0}
-    assert g.schedule.steps_per_level == PARAMS.tune.steps_per_level
+    assert g.schedule.steps_per_level == PARAMS.mi_benchmark_tune.steps_per_level
 
 
 def test_tail_mse_uses_the_last_quarter_and_fails_on_nan():

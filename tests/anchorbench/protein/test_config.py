@@ -18,13 +18,16 @@ def test_profiles_fill_the_protein_sections():
 
 @pytest.mark.parametrize("raw,match", [
     ({"protein": {"objectives": ["infonce_anchor", "bogus"]}},
-     r"protein\.objectives: .*unknown objective\(s\) \['bogus'\]; allowed: .*lmi"),
+     r"protein\.objectives: unknown estimator 'bogus'; available: .*\(or 'lmi', the LMI baseline\)"),
+    ({"protein": {"objectives": ["js", "js"]}}, r"protein\.objectives: objectives must be distinct"),
     ({"protein": {"datasets": ["yeast"]}}, r"protein\.datasets\.0: .*'kinase' or 'ligand'"),
     ({"protein_data": {"source": "web"}}, r"protein_data\.source: .*'synthetic' or 'real'"),
     ({"protein_data": {"scale": 2}}, r"protein_data\.scale: .*less than or equal to 1"),
     ({"protein": {"patience": 100, "check_every": 500}}, r"patience \(100\) must be >= check_every \(500\)"),
-    ({"protein": {"objective_params": {"spherical": {"parametrization": "pdf"}}}}, "parametrization must be"),
-    ({"protein": {"tune_nu_range": [2.0, 1.0]}}, r"tune_nu_range: must be \[low, high\] with 0 < low < high"),
+    ({"protein": {"objectives": ["spherical(parametrization=pdf)"]}}, "parametrization must be"),
+    ({"protein_tune": {"nu_range": [2.0, 1.0]}},
+     r"protein_tune\.nu_range: must be \[low, high\] with 0 < low < high"),
+    ({"protein_tune": {"study": {"n_trials": 0}}}, r"protein_tune\.study\.n_trials: .*greater than or equal to 1"),
     ({"protein": {"held_out": 1}}, r"protein\.held_out: .*greater than or equal to 2"),
     ({"protein": {"lr": 0.1, "lrr": 1}}, r"protein\.lrr: unknown key"),
 ])

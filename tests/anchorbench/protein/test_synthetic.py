@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
+from anchorbench.io import sha256, write_manifest
 from anchorbench.protein import synthetic
 from anchorbench.protein.config import ProteinDataParams
-from anchorbench.protein.dataset import load, sha256
+from anchorbench.protein.dataset import load, save
 from anchorbench.protein.evaluate import auroc
-from anchorbench.protein.prepare import finish, prepare
+from anchorbench.protein.prepare import build
 from anchorbench.protein.split import outer_split
 from tests.anchorbench.protein._helpers import small_ligand
 
@@ -43,22 +44,21 @@ def test_oracle_auroc_is_a_sane_ceiling_and_kinase_is_harder(full):
 
 def test_same_params_give_byte_identical_files(tmp_path):
     p = ProteinDataParams(source="synthetic", scale=0.12, datasets=["ligand"])
-    manifests = []
-    for run in ("a", "b"):
-        prepared = [prepare(p, tmp_path / run, "ligand")]
-        manifests.append(finish(p, tmp_path / run, prepared))
+    def manifest(params, folder):
+        save(build(params, "ligand"), folder)
+        return write_manifest(folder, {}, params.model_dump(mode="json"))
+
+    manifests = [manifest(p, tmp_path / run) for run in ("a", "b")]
     assert manifests[0]["files"] == manifests[1]["files"]
     assert set(manifests[0]["files"]) == {"ligand/proteins.csv", "ligand/embeddings.npy", "ligand/pairs.csv",
                                           "ligand/truth.npz"}
     for rel, digest in manifests[0]["files"].items():
         assert sha256(tmp_path / "b" / rel) == digest
-    other = finish(p, tmp_path / "c", [prepare(p.model_copy(update={"seed": 1}), tmp_path / "c", "ligand")])
+    other = manifest(p.model_copy(update={"seed": 1}), tmp_path / "c")
     assert other["files"]["ligand/embeddings.npy"] != manifests[0]["files"]["ligand/embeddings.npy"]
 
 
 def test_saved_dataset_loads_back_identically(tmp_path):
-    from anchorbench.protein.dataset import save
-
     ps = small_ligand()
     save(ps, tmp_path)
     back = load(tmp_path, "ligand")

@@ -1,4 +1,4 @@
-"""The cdp_data / ssl params sections: profiles fill the scale keys; bad values name the key."""
+"""The ssl_data / ssl_tune / ssl params sections: profiles fill the scale keys; bad values name the key."""
 
 import pytest
 import yaml
@@ -19,16 +19,17 @@ def test_profiles_fill_scale_keys():
         raw = _raw()
         raw["profile"] = profile
         p = parse_params(raw)
-        assert p.ssl.steps and p.ssl.batch_size and p.ssl.pairings and p.cdp_data.probe_sizes
+        assert p.ssl.steps and p.ssl.batch_size and p.ssl.pairings and p.ssl_data.probe_sizes
         assert p.ssl.post_batch_size > p.ssl.batch_size
     assert parse_params({**_raw(), "profile": "paper"}).ssl.dataset == "cifar100"
 
 
 @pytest.mark.parametrize("key, value, message", [
-    ("objectives", ["simclr"], "ssl.objectives"),
+    ("objectives", ["simclr"], r"ssl\.objectives\.0: .*unknown estimator 'simclr'"),
     ("pairings", ["cx"], "ssl.pairings"),
     ("post_estimators", ["nope"], "unknown estimator"),
-    ("temperature", {"infonce": 0.0}, "temperatures must be > 0"),
+    ("temperatures", {"infonce_anchor": 0.0}, "temperatures must be > 0"),
+    ("temperature", 0, r"ssl\.temperature: .*greater than 0"),
     ("post_batch_size", 8, "must exceed the training batch_size"),
     ("lr", -1, "ssl.lr"),
     ("colour", 1, "unknown key"),
@@ -40,12 +41,19 @@ def test_bad_ssl_values(key, value, message):
 
 def test_bad_cdp_values():
     raw = _raw()
-    raw["cdp_data"] = {**(raw.get("cdp_data") or {}), "digits": [0, 0, 1, 2]}
-    with pytest.raises(ValueError, match="cdp_data.digits"):
+    raw["ssl_data"] = {**(raw.get("ssl_data") or {}), "digits": [0, 0, 1, 2]}
+    with pytest.raises(ValueError, match="ssl_data.digits"):
         parse_params(raw)
-    raw["cdp_data"] = {"glyph_source": "emnist"}
-    with pytest.raises(ValueError, match="cdp_data.glyph_source"):
+    raw["ssl_data"] = {"glyph_source": "emnist"}
+    with pytest.raises(ValueError, match="ssl_data.glyph_source"):
         parse_params(raw)
+
+
+def test_nu_goes_where_the_label_leaves_it_unset():
+    p = parse_params(_raw())
+    assert p.ssl.nu_of("infonce_anchor") == p.ssl.nu and p.ssl.nu_of("infonce_anchor(K=1)") == p.ssl.nu
+    assert p.ssl.nu_of("scoring_rule(nu=0)") is None  # the label fixes it
+    assert p.ssl.nu_of("binary_rule(alpha=2, parametrization=pd, rule=power)") is None  # takes no nu
 
 
 def test_cifar_needs_augmentation_pairs():

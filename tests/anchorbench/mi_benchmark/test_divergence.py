@@ -8,13 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from anchorbench.config import parse_params
 from anchorbench.mi_benchmark import plots
 from anchorbench.mi_benchmark.domains import GaussianDomain
 from anchorbench.mi_benchmark.engine import RunSpec, Schedule, train_group
+from anchorbench.mi_benchmark.experiment import EXPERIMENT
 from anchorbench.mi_benchmark.summary import to_long
 from estimators import bounds, registry
 from estimators.critics import CriticConfig
-from tasks.mi_benchmark import summarise_task
 
 SCHEDULE = Schedule((2.0, 4.0), 20)
 NAN_STEP = 13
@@ -61,18 +62,22 @@ def test_the_diverged_run_is_recorded_and_the_others_are_untouched(groups):
 
 def test_summaries_and_metrics_hold_no_nan_and_the_figure_marks_the_run(groups, tmp_path, monkeypatch):
     hit, _ = groups
-    long = to_long(hit, "gaussian", "joint")
-    long.to_parquet(tmp_path / "estimates.parquet")
+    (tmp_path / "unit").mkdir()
+    to_long(hit, "gaussian", "joint").to_parquet(tmp_path / "unit" / "estimates.parquet")
     diverged = [{"domain": "gaussian", "critic": "joint", "estimator": "nan_after", "seed": 0, "step": NAN_STEP}]
     marks = []
-    real_save = plots._save
+    real_save = plots.save_figure
 
-    def spy(fig, path):
+    def spy(fig, path, dpi):
         marks.extend(line for ax in fig.axes for line in ax.get_lines() if line.get_label() == "diverged")
-        real_save(fig, path)
+        return real_save(fig, path, dpi)
 
-    monkeypatch.setattr(plots, "_save", spy)
-    files = summarise_task.fn(str(tmp_path / "estimates.parquet"), str(tmp_path), [2.0, 4.0], 20, 16, diverged, {})
+    monkeypatch.setattr(plots, "save_figure", spy)
+    params = parse_params({"profile": "smoke", "mi_benchmark": {
+        "estimators": ["nwj"], "domains": ["gaussian"], "levels_bits": [2.0, 4.0], "steps_per_level": 20,
+        "batch_size": 16}})
+    results = [{"folder": str(tmp_path / "unit"), "diverged": diverged, "run_steps_per_second": 1.0, "params": {}}]
+    files = EXPERIMENT.summarise(params, results, tmp_path, tmp_path).files
     metrics = json.loads(open(files["metrics"]).read(), parse_constant=lambda c: pytest.fail(f"{c} in metrics.json"))
     assert metrics["levels"]["gaussian"]["joint"]["nan_after"]["4bits"]["bias"] is None
     assert metrics["diverged_runs"] == diverged

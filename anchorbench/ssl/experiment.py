@@ -1,0 +1,93 @@
+"""The SSL experiment as an adapter (``anchorbench.experiment``; paper Sec. 4.3, App. G.3; seed 001).
+
+data: the CDP glyph banks and labelled probe images; tune: one Optuna study per tuned objective over tau (and nu)
+on the validation probe accuracy; train: one unit per (objective, pairing, batch size, seed): pretrain, probe,
+post-training MI (its encoder and loss curve are published to ``results/ssl/units/``), then tables and figures.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from anchorbench import names
+from anchorbench.experiment import ChildRun, Experiment, Summary, markdown_table
+from anchorbench.io import write_frame, write_json
+from anchorbench.ssl.data import build_cdp
+from anchorbench.ssl.plots import mi_accuracy_figure, mi_figure, probe_figure
+from anchorbench.ssl.run import SSLUnit, load_data, plan_units, run_unit
+from anchorbench.ssl.summary import metrics, mi_table, probe_table, summary_table
+from anchorbench.ssl.tuning import studies
+
+RUN_TAGS = ("objective", "pairing", "batch_size", "seed")
+
+
+class SSL(Experiment):
+    key = "ssl"
+    title = "SSL: pretraining, linear probe, post-training MI"
+
+    def prepare(self, params, out: Path) -> dict:
+        return build_cdp(params.ssl_data, out)
+
+    def _data(self, params):
+        return load_data(params.ssl, self.data_dir(), params.ssl_data.mirror)
+
+    def studies(self, params):
+        return studies(params, lambda: self._data(params))
+
+    def plan(self, params, tuned: dict) -> list[SSLUnit]:
+        return plan_units(params.ssl, tuned=tuned)
+
+    def unit_key(self, params) -> object:
+        return params.ssl, params.ssl_data.mirror
+
+    def run_unit(self, params, unit: SSLUnit, data_dir: Path, folder: Path) -> dict:
+        return run_unit(params.ssl, unit, self._data(params), folder)
+
+    def summarise(self, params, results: list[dict], data_dir: Path, out: Path) -> Summary:
+        """probe.csv, mi.csv, summary.csv, metrics.json and the three figures."""
+        p = params.ssl
+        probe, mi = probe_table(results), mi_table(results)
+        files = {"probe": write_frame(out / "probe.csv", probe), "mi": write_frame(out / "mi.csv", mi),
+                 "summary": write_frame(out / "summary.csv", summary_table(probe, mi)),
+                 # wall-clock seconds go to MLflow only: a DVC output must hash the same on every rerun
+                 "metrics": write_json(out / "metrics.json", metrics(probe, mi, p.batch_size, p.small_batch)),
+                 "probe_png": probe_figure(probe, p.batch_size, out / "probe_accuracy.png"),
+                 "mi_png": mi_figure(mi, out / "mi_in_vs_post.png"),
+                 "mi_acc_png": mi_accuracy_figure(probe, mi, out / "mi_vs_accuracy.png")}
+        main = probe[(probe.batch_size == p.batch_size) & ~probe.diverged]
+        headline = {names.TOP1: float(main.top1.mean()) if len(main) else math.nan,
+                    "diverged_units": float(probe.diverged.sum())}
+        return Summary({k: str(v) for k, v in files.items()}, headline)
+
+    def children(self, params, results: list[dict]) -> list[ChildRun]:
+        """A child per unit: tau and nu, the loss and in-training MI curves, probe accuracies, post-training MI."""
+        out = []
+        for r in results:
+            curve = json.loads((Path(r["folder"]) / r["files"]["curve"]).read_text())
+            every = max(1, len(curve["loss"]) // 200)
+            steps = range(0, len(curve["loss"]), every)
+            metrics = {names.TRUE_MI_BITS: r["true_mi_bits"], "seconds": r["seconds"],
+                       **{(names.TOP1 if k == "top1" else f"probe_{k}"): v for k, v in r.get("probe", {}).items()},
+                       **{f"post_mi_bits_{k}": v for k, v in r.get("post_mi_bits", {}).items()}}
+            out.append(ChildRun(r["name"], {k: str(r[k]) for k in RUN_TAGS},
+                                {"tau": r["tau"], "nu": r["nu"], "batch_size": r["batch_size"]}, metrics,
+                                {"loss": [(s, curve["loss"][s]) for s in steps],
+                                 "train_mi_bits": [(s, curve["mi_nats"][s] / math.log(2)) for s in steps]},
+                                "diverged" if r["diverged_step"] is not None else "ok"))
+        return out
+
+    def report(self, params, summary: Summary, run_id: str) -> str:
+        import pandas as pd
+
+        table = pd.read_csv(summary.files["summary"])
+        cols = [c for c in table.columns if c in ("objective", "pairing", "batch_size", "true_mi_bits", "top1_mean",
+                                                   "top5_mean", "in_mi_objective") or c.startswith("post_mi_")]
+        claims = json.loads(Path(summary.files["metrics"]).read_text())["claims"]
+        return "\n".join([f"## SSL: linear probe and MI (profile `{params.profile}`)", "",
+                          f"MLflow parent run `{run_id}`.", "", markdown_table(table[cols]), "", "### Claims", "",
+                          "\n".join(f"- {k}: {v}" for k, v in claims.items())])
+
+
+EXPERIMENT = SSL()
