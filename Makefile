@@ -1,4 +1,5 @@
-# anchorbench: `make repro` runs the pipeline, `make test` runs every test (both set up .venv first).
+# anchorbench: `make repro` runs the pipeline, `make test` runs every test, `make docs` builds the documentation
+# site (all set up .venv first).
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3
@@ -13,7 +14,7 @@ export MLFLOW_SERVER_ENABLE_JOB_EXECUTION := false
 # DVC stages call `python`: make it the venv's
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup lint test test-fast repro bench lock clean
+.PHONY: setup lint docs test test-fast repro bench lock clean
 
 PIP_QUIET := grep -v "Location '.*' is ignored" || true
 
@@ -29,6 +30,9 @@ setup: $(VENV)/.installed
 
 lint: setup  ## ruff (pyproject.toml [tool.ruff]: line length 120, pyflakes, pycodestyle, import order)
 	$(BIN)/ruff check .
+
+docs: setup  ## the documentation site (mkdocs.yml, docs/) into site/; --strict: a broken link or warning fails
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
 test: setup  ## every test, slow ones included (what CI runs)
 	$(BIN)/python -m pytest
@@ -46,4 +50,4 @@ lock: setup  ## rewrite constraints.txt from the current environment
 	$(BIN)/pip freeze --all --exclude-editable | grep -v -E '^(anchorbench|pip)==' > constraints.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache site
