@@ -67,14 +67,6 @@ def _label(text: str) -> str:
 Label = Annotated[str, AfterValidator(_label)]
 
 
-def known_estimators(names: list[str]) -> list[str]:
-    """Field validator body: every name is a registered estimator (the error lists the allowed ones)."""
-    unknown = [n for n in names if n not in estimators.available()]
-    if unknown:
-        raise ValueError(f"unknown estimator(s) {unknown}; allowed: {estimators.available()}")
-    return names
-
-
 def ordered_range(bounds: tuple[float, float]) -> tuple[float, float]:
     """Field validator body: a search range ``[low, high]`` with ``0 < low < high`` (searched on a log scale)."""
     low, high = bounds
@@ -88,10 +80,3 @@ def positive_widths(widths: list[int]) -> list[int]:
     if not widths or min(widths) < 1:
         raise ValueError(f"must be a non-empty list of critic widths >= 1, got {widths}")
     return widths
-
-
-def buildable(params: dict[str, dict]) -> dict[str, dict]:
-    """Field validator body: ``{estimator: hyperparameters}`` that ``estimators.build`` accepts."""
-    for name, hp in params.items():
-        estimators.build(name, **hp)  # raises ValueError naming the bad hyperparameter
-    return params
