@@ -5,6 +5,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# bmi's own environment: benchmark-mi pins numpy<2, pandas<2, pydantic<2 (anchorbench/bmi/*.py run in it)
+VENV_BMI := .venv-bmi
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 export PREFECT_HOME := $(CURDIR)/.prefect
@@ -14,7 +16,7 @@ export MLFLOW_SERVER_ENABLE_JOB_EXECUTION := false
 # DVC stages call `python`: make it the venv's
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup lint docs test test-fast repro bench lock clean
+.PHONY: setup setup-bmi lint docs test test-fast repro bench lock lock-bmi clean
 
 PIP_QUIET := grep -v "Location '.*' is ignored" || true
 
@@ -26,7 +28,15 @@ $(VENV)/.installed: requirements.txt constraints.txt requirements-nodeps.txt pyp
 	$(BIN)/python -c "import torch, estimators, anchorbench, tasks, flows, prefect, mlflow, optuna, dvc"
 	touch $@
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(VENV_BMI)/.installed  ## both environments (the bmi stages run their samplers in .venv-bmi)
+
+$(VENV_BMI)/.installed: requirements-bmi.txt constraints-bmi.txt
+	test -x $(VENV_BMI)/bin/python || $(PYTHON) -m venv $(VENV_BMI)
+	$(VENV_BMI)/bin/pip install -q --disable-pip-version-check -r requirements-bmi.txt -c constraints-bmi.txt 2>&1 | { $(PIP_QUIET); }
+	$(VENV_BMI)/bin/python -c "from bmi.benchmark import BENCHMARK_TASKS; assert len(BENCHMARK_TASKS) == 40"
+	touch $@
+
+setup-bmi: $(VENV_BMI)/.installed  ## bmi's venv (samplers and KSG/CCA references: anchorbench/bmi/)
 
 lint: setup  ## ruff (pyproject.toml [tool.ruff]: line length 120, pyflakes, pycodestyle, import order)
 	$(BIN)/ruff check .
@@ -49,5 +59,8 @@ bench: setup  ## engine vs reference-protocol throughput (bench/results/)
 lock: setup  ## rewrite constraints.txt from the current environment
 	$(BIN)/pip freeze --all --exclude-editable | grep -v -E '^(anchorbench|pip)==' > constraints.txt
 
+lock-bmi: setup-bmi  ## rewrite constraints-bmi.txt from .venv-bmi
+	$(VENV_BMI)/bin/pip freeze --all --disable-pip-version-check | grep -v -E '^pip==' > constraints-bmi.txt
+
 clean:
-	rm -rf $(VENV) .pytest_cache site
+	rm -rf $(VENV) $(VENV_BMI) .pytest_cache site
