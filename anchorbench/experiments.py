@@ -28,6 +28,7 @@ REGISTRY: dict[str, Entry] = {e.key: e for e in (
     Entry("mi_benchmark", "anchorbench.mi_benchmark", title="MI benchmark (Gaussian, MNIST, IMDB-BERT; 2-10 bits)"),
     Entry("protein", "anchorbench.protein", title="Protein interaction AUROC from pointwise MI"),
     Entry("ssl", "anchorbench.ssl", title="Self-supervised pretraining, linear probe, post-training MI"),
+    Entry("bmi", "anchorbench.bmi", ("data", "train"), title="bmi benchmark (40 tasks, exact MI)"),
 )}
 
 
