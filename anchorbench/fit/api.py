@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from anchorbench.fit.data import PairedSplit, check_pair, check_sizes, split_rows
+from anchorbench.fit.defaults import FIT_CRITIC, FIT_SETTINGS, critic_spec, fit_hparams
 from anchorbench.fit.result import FitSummary
 from anchorbench.fit.train import FitRun, TrainSettings, check_critic, fit_runs
+
+FIT_DEFAULTS = TrainSettings(**FIT_SETTINGS)  # fit_critic's and `anchorbench estimate`'s training settings
 
 
 def _seeds(seeds) -> list[int]:
@@ -32,32 +35,41 @@ def _estimators(estimator: str, hparams: dict | None, several) -> dict[str, tupl
 
 
 def fit_critic(x, y, *, estimator: str = "infonce_anchor", hparams: dict | None = None,
-               critic: str | dict = "separable", seeds: int | list[int] = 5, val_fraction: float = 0.2,
-               split_seed: int = 0, settings: TrainSettings = TrainSettings(),
+               critic: str | dict = FIT_CRITIC, seeds: int | list[int] = 5, val_fraction: float = 0.2,
+               test_fraction: float = 0.2, split_seed: int = 0, settings: TrainSettings = FIT_DEFAULTS,
                estimators_=None) -> FitSummary | dict[str, FitSummary]:
     """Fit a critic on paired rows ``x[n, dx]``, ``y[n, dy]`` (numpy or torch; 1-D = one column).
 
-    A seeded split (``split_seed``) holds out round(n * val_fraction) rows for validation; every seed trains
-    on the rest (z-scored with the training rows' statistics, clipped), stops early on the validation loss
-    and is read out on the validation rows. ``critic``: "joint", "separable", "bilinear" or a dict
-    ``{"type": ..., **build_critic kwargs}``. ``seeds``: a count (seeds 0..n-1) or a list.
+    A seeded split (``split_seed``) holds out round(n * val_fraction) rows for validation and round(n *
+    test_fraction) for the readout; every seed trains on the rest (transformed with the training rows'
+    statistics, clipped), stops early on the validation loss and is read out on the test rows, which neither
+    training nor early stopping saw (``test_fraction=0``: on the validation rows, as before). With test rows,
+    an estimator that identifies the ratio is read out by DV (``FitSummary.read_dv``): per seed, and the MI as
+    DV of the seeds' mean PMI. ``critic``: "joint", "separable", "bilinear" or a dict ``{"type": ...,
+    **build_critic kwargs}`` (a bare name: FIT_CRITIC for its type, build_critic's defaults for the others).
+    ``seeds``: a count (seeds 0..n-1) or a list. Defaults: ``anchorbench.fit.defaults`` (training settings,
+    critic, infonce_anchor's nu = K).
 
     ``estimators_`` (optional): several estimators at once, all seeds of all of them batched in one training
     loop: a list of registry names or a dict label -> name or (name, hparams). Then the result is a dict
     label -> FitSummary; otherwise one FitSummary for ``estimator`` with ``hparams``.
     """
     x, y = check_pair("x", x, "y", y)
-    critic = check_critic({"type": critic} if isinstance(critic, str) else critic)
+    critic = check_critic(critic_spec(critic) if isinstance(critic, str) else critic)
     seed_list = _seeds(seeds)
     specs = _estimators(estimator, hparams, estimators_)
-    train_rows, val_rows = split_rows(len(x), val_fraction, split_seed)
-    check_sizes(f"x, y ({len(x)} rows, val_fraction={val_fraction})", len(train_rows), len(val_rows),
-                settings.batch_size)
-    split = PairedSplit(x[train_rows], y[train_rows], x[val_rows], y[val_rows])
-    runs = [FitRun(0, name, hp, seed) for name, hp in specs.values() for seed in seed_list]
+    train_rows, val_rows, test_rows = split_rows(len(x), val_fraction, split_seed, test_fraction)
+    check_sizes(f"x, y ({len(x)} rows, val_fraction={val_fraction}, test_fraction={test_fraction})",
+                len(train_rows), len(val_rows), settings.batch_size, len(test_rows) if test_fraction else None)
+    test = (x[test_rows], y[test_rows]) if test_fraction else (None, None)
+    split = PairedSplit(x[train_rows], y[train_rows], x[val_rows], y[val_rows], *test)
+    runs = [FitRun(0, name, fit_hparams(name, hp, settings.batch_size), seed) for name, hp in specs.values()
+            for seed in seed_list]
     results = fit_runs([split], runs, critic, settings)
     out, k = {}, 0
     for label, (name, _) in specs.items():
-        out[label] = FitSummary(name, results[k:k + len(seed_list)], train_rows, val_rows)
+        out[label] = FitSummary(name, results[k:k + len(seed_list)], train_rows, val_rows, test_rows)
+        if test_fraction and out[label].identified:
+            out[label].read_dv(*test)
         k += len(seed_list)
     return out if estimators_ is not None else out[estimator]

@@ -4,8 +4,10 @@
 
 Inputs: .npy, .csv (numbers; a header row is detected and skipped) or .parquet, row i of X paired with row
 i of Y. ``--pmi-out`` (.csv, .parquet or .npy) gets the PMI in nats of every input pair (mean over seeds),
-with a ``split`` column saying which rows trained the critic (their PMI is in-sample) and which validated
-it; a .npy file holds only the ``[n]`` PMI values. Bad input: one ``anchorbench: error: ...`` line, exit 2,
+with a ``split`` column saying which rows trained the critic (their PMI is in-sample), which chose its
+early-stopping state (val) and which gave the MI (test); a .npy file holds only the ``[n]`` PMI values. The
+training defaults are ``anchorbench.fit.FIT_DEFAULTS``; the report says when the seeds disagree by more than
+10 % of the estimate. Bad input: one ``anchorbench: error: ...`` line, exit 2,
 nothing written. Heavy imports happen in ``run`` so the CLI starts fast.
 """
 
@@ -15,15 +17,25 @@ import argparse
 import sys
 from pathlib import Path
 
+from anchorbench.fit.defaults import FIT_CRITIC, FIT_SETTINGS
+
 INPUTS = (".npy", ".csv", ".parquet")
 OUTPUTS = (".csv", ".parquet", ".npy")
+# TrainSettings fields the command exposes: flag, type, help; their defaults are FIT_DEFAULTS'
+SETTINGS = [("batch-size", int, "training batch size"), ("lr", float, "Adam learning rate"),
+            ("max-steps", int, "step cap"), ("patience", int, "steps without a better validation loss"),
+            ("check-every", int, "steps between validation checks")]
+DISAGREE = 0.10  # seeds whose range exceeds this fraction of the estimate are reported as disagreeing
+
+
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "estimate", help="MI and PMI of paired rows in two files",
         description="Fit a critic on paired rows (X row i with Y row i), print the MI in bits (mean +- SD over "
-                    "seeds, read on held-out validation rows) and optionally write the PMI of every pair.")
+                    "seeds, read on held-out test rows that neither training nor early stopping used) and "
+                    "optionally write the PMI of every pair.")
     p.add_argument("x", help="X rows: .npy, .csv (numeric, header auto-detected) or .parquet")
     p.add_argument("y", help="Y rows, same number of rows as X")
     p.add_argument("--estimator", default="infonce_anchor", help="registered estimator (anchorbench estimators)")
@@ -32,14 +44,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--critic", choices=["separable", "joint", "bilinear"], default="separable")
     p.add_argument("--seeds", type=int, default=5, help="number of seeds (default 5)")
     p.add_argument("--pmi-out", help="write the PMI (nats) of every input pair to this .csv/.parquet/.npy")
-    p.add_argument("--width", type=int, help="critic hidden width (critic default 256)")
-    p.add_argument("--depth", type=int, help="critic depth (critic default 2)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--max-steps", type=int, default=10_000)
-    p.add_argument("--patience", type=int, default=500, help="steps without a better validation loss")
-    p.add_argument("--check-every", type=int, default=500, help="steps between validation checks")
-    p.add_argument("--val-fraction", type=float, default=0.2)
+    p.add_argument("--width", type=int, help=f"critic hidden width (separable default {FIT_CRITIC['width']}, "
+                                              "joint 256)")
+    p.add_argument("--depth", type=int, help=f"critic depth (separable default {FIT_CRITIC['depth']}, joint 2)")
+    for flag, kind, text in SETTINGS:
+        p.add_argument(f"--{flag}", type=kind, help=f"{text} (default {FIT_SETTINGS[flag.replace('-', '_')]})")
+    p.add_argument("--val-fraction", type=float, default=0.2, help="rows for early stopping (default 0.2)")
+    p.add_argument("--test-fraction", type=float, default=0.2,
+                   help="rows the MI is read on (default 0.2; 0: read on the validation rows)")
     p.add_argument("--split-seed", type=int, default=0)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -94,35 +106,58 @@ def _parse_hparams(items: list[str]) -> dict:
 
 
 def _fit(args):
-    from anchorbench.fit import TrainSettings, fit_critic
+    import dataclasses
+
+    from anchorbench.fit import FIT_DEFAULTS, fit_critic
+    from anchorbench.fit.defaults import critic_spec
 
     out = args.pmi_out
     if out is not None and Path(out).suffix.lower() not in OUTPUTS:
         raise ValueError(f"--pmi-out {out}: unsupported file type; use one of {', '.join(OUTPUTS)}")
     x, y = load_rows(args.x), load_rows(args.y)
-    critic = {"type": args.critic}
+    critic = critic_spec(args.critic)
     for key in ("width", "depth"):
         if getattr(args, key) is not None:
             if args.critic == "bilinear":
                 raise ValueError(f"--{key} does not apply to the bilinear critic")
             critic[key] = getattr(args, key)
-    settings = TrainSettings(batch_size=args.batch_size, lr=args.lr, max_steps=args.max_steps,
-                             patience=args.patience, check_every=args.check_every, device=args.device,
-                             progress=not args.quiet)
+    given = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag, _, _ in SETTINGS}
+    settings = dataclasses.replace(FIT_DEFAULTS, **{k: v for k, v in given.items() if v is not None},
+                                   device=args.device, progress=not args.quiet)
     fit = fit_critic(x, y, estimator=args.estimator, hparams=_parse_hparams(args.hparam), critic=critic,
-                     seeds=args.seeds, val_fraction=args.val_fraction, split_seed=args.split_seed, settings=settings)
+                     seeds=args.seeds, val_fraction=args.val_fraction, test_fraction=args.test_fraction,
+                     split_seed=args.split_seed, settings=settings)
     return fit, x, y
 
 
+def _readout_rows(fit) -> str:
+    if len(fit.test_rows):
+        return f"{len(fit.test_rows)} test"
+    return f"{len(fit.val_rows)} validation (the early-stopping rows: no test rows)"
+
+
+def disagreement(fit) -> str | None:
+    """A line saying the seeds disagree, when their range exceeds DISAGREE of the mean estimate (else None)."""
+    bits = [r.mi_bits for r in fit.ok]
+    spread = max(bits) - min(bits) if bits else 0.0
+    if len(bits) < 2 or spread <= DISAGREE * abs(fit.mi_bits):
+        return None
+    return (f"WARNING: the seeds disagree: they span {spread:.4f} bits ({min(bits):.4f} to {max(bits):.4f}), more "
+            f"than {DISAGREE:.0%} of the estimate; treat it as uncertain (more data, or more seeds with --seeds)")
+
+
 def _report(fit, args, n: int) -> str:
-    lines = [f"MI ({fit.estimator}, {args.critic} critic, {len(fit.results)} seed(s), read on {len(fit.val_rows)} "
-             f"validation of {n} pairs): {fit.mi_bits:.4f} +- {fit.mi_bits_sd:.4f} bits "
+    lines = [f"MI ({fit.estimator}, {args.critic} critic, {len(fit.results)} seed(s), read on {_readout_rows(fit)} "
+             f"of {n} pairs): {fit.mi_bits:.4f} +- {fit.mi_bits_sd:.4f} bits "
              f"({fit.mi_nats:.4f} nats; mean +- SD over seeds)"]
     per_seed = ", ".join(f"seed {r.run.seed}: " + (f"{r.mi_bits:.4f}" if not r.diverged
                                                    else f"diverged at step {r.diverged_step}")
                          for r in fit.results)
     lines.append(f"per seed (bits): {per_seed}")
     lines.append("steps to best state: " + ", ".join(str(r.best_step) for r in fit.results))
+    warning = disagreement(fit)
+    if warning:
+        lines.append(warning)
     if fit.identified:
         lines.append(f"PMI identified: yes ({fit.estimator}'s critic estimates log p(x,y) / (p(x) p(y)) itself)")
     else:
@@ -149,6 +184,7 @@ def _write_pmi(fit, x, y, out: str) -> None:
         return
     split = np.full(len(x), "train", dtype=object)
     split[fit.val_rows] = "val"
+    split[fit.test_rows] = "test"
     write_frame(out, pd.DataFrame({"row": np.arange(len(x)), "split": split, "pmi_nats": pmi}))
 
 

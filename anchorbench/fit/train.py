@@ -77,29 +77,39 @@ class TrainSettings:
         return resolve_device(self.device, "TrainSettings.device")
 
 
+def fixed_batches(m: int, settings: TrainSettings, device: torch.device) -> torch.Tensor:
+    """Row indices ``[k, B]`` of fixed evaluation batches over ``m`` rows: one shuffle with a fixed seed, then the
+    rows in order, the last batch filled up cyclically; k covers every row once unless ``val_batches`` is set."""
+    B = settings.batch_size
+    order = torch.randperm(m, generator=torch.Generator().manual_seed(VAL_SEED))
+    k = math.ceil(m / B) if settings.val_batches is None else settings.val_batches
+    return order[torch.arange(k * B) % m].reshape(k, B).to(device)
+
+
 class Prepared:
-    """One split on the device: standardised, clipped training rows and fixed validation batches."""
+    """One split on the device: transformed, clipped training rows and fixed validation (and test) batches."""
 
     def __init__(self, index: int, split: PairedSplit, settings: TrainSettings, device: torch.device) -> None:
         where = f"splits[{index}]"
-        x_train, y_train = as_matrix(f"{where}.x_train", split.x_train), as_matrix(f"{where}.y_train", split.y_train)
-        x_val, y_val = as_matrix(f"{where}.x_val", split.x_val), as_matrix(f"{where}.y_val", split.y_val)
-        for a, b, part in ((x_train, y_train, "train"), (x_val, y_val, "val")):
+        parts = ("train", "val", "test") if split.has_test else ("train", "val")
+        rows = {part: (as_matrix(f"{where}.x_{part}", getattr(split, f"x_{part}")),
+                       as_matrix(f"{where}.y_{part}", getattr(split, f"y_{part}"))) for part in parts}
+        for part, (a, b) in rows.items():
             if len(a) != len(b):
                 raise ValueError(f"{where}: x_{part} and y_{part} have different row counts ({len(a)} and {len(b)})")
-        if x_train.shape[1] != x_val.shape[1] or y_train.shape[1] != y_val.shape[1]:
-            raise ValueError(f"{where}: training and validation rows have different column counts")
-        check_sizes(where, len(x_train), len(x_val), settings.batch_size)
+        x_train, y_train = rows["train"]
+        if any(a.shape[1] != x_train.shape[1] or b.shape[1] != y_train.shape[1] for a, b in rows.values()):
+            raise ValueError(f"{where}: training, validation and test rows have different column counts")
+        check_sizes(where, len(x_train), len(rows["val"][0]), settings.batch_size,
+                    len(rows["test"][0]) if split.has_test else None)
         self.sx = Standardizer.fit(f"{where}.x_train", x_train, settings.clip, settings.standardize)
         self.sy = Standardizer.fit(f"{where}.y_train", y_train, settings.clip, settings.standardize)
         self.x_train, self.y_train = self.sx(x_train, device), self.sy(y_train, device)  # [n, dx], [n, dy]
-        self.x_val, self.y_val = self.sx(x_val, device), self.sy(y_val, device)  # [m, dx], [m, dy]
+        # held-out part -> (x [m, dx], y [m, dy], fixed batches [k, B])
+        self.parts = {part: (self.sx(a, device), self.sy(b, device), fixed_batches(len(a), settings, device))
+                      for part, (a, b) in rows.items() if part != "train"}
         self.dx, self.dy, self.n_train = x_train.shape[1], y_train.shape[1], len(x_train)
-        # fixed validation batches [k, B]: one shuffle, then the rows in order, the last batch filled up cyclically
-        B, m = settings.batch_size, len(x_val)
-        order = torch.randperm(m, generator=torch.Generator().manual_seed(VAL_SEED))
-        k = math.ceil(m / B) if settings.val_batches is None else settings.val_batches
-        self.val_index = order[torch.arange(k * B) % m].reshape(k, B).to(device)
+        self.readout = "test" if split.has_test else "val"  # the rows the reported MI is read on
 
 
 class BatchStream:
@@ -154,18 +164,19 @@ class RunModule(StackedRuns):
         masked.sum().backward()
 
     @torch.no_grad()
-    def validate(self, data: list[Prepared]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Validation loss and MI readout (nats) per run ``[r]``: means over each run's fixed validation batches."""
-        splits = [data[run.data] for run in self.runs]
-        counts = torch.tensor([len(d.val_index) for d in splits], device=self.active.device)  # [r]
+    def evaluate(self, data: list[Prepared], part: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Loss and MI readout (nats) per run ``[r]`` on ``part`` ("val" or "test") of each run's split: means over
+        its fixed batches of that part."""
+        splits = [data[run.data].parts[part] for run in self.runs]  # (x, y, batches) per run
+        counts = torch.tensor([len(batches) for _, _, batches in splits], device=self.active.device)  # [r]
         loss_sum = torch.zeros(len(self.runs), device=self.active.device)
         mi_sum = torch.zeros_like(loss_sum)
-        # a shallow copy per check: MINE's moving average must not move on validation data
+        # a shallow copy per call: MINE's moving average must not move on held-out data
         parts = [(copy.copy(est), a, b) for est, a, b in self.parts]
         for k in range(int(counts.max())):
-            rows = [d.val_index[k % len(d.val_index)] for d in splits]
-            x = torch.stack([d.x_val[i] for d, i in zip(splits, rows)])  # [r, B, dx]
-            y = torch.stack([d.y_val[i] for d, i in zip(splits, rows)])  # [r, B, dy]
+            rows = [batches[k % len(batches)] for _, _, batches in splits]
+            x = torch.stack([xs[i] for (xs, _, _), i in zip(splits, rows)])  # [r, B, dx]
+            y = torch.stack([ys[i] for (_, ys, _), i in zip(splits, rows)])  # [r, B, dy]
             scores = self._scores(x, y)
             weight = (k < counts).float()
             loss_sum += weight * self.run_losses(scores, parts)
@@ -187,7 +198,7 @@ class RunModule(StackedRuns):
               optimizer: torch.optim.Optimizer) -> list[dict]:
         """Validate, keep improved states, stop runs out of patience (or all at the last step). Curve rows."""
         self.critic.eval()
-        val_loss, val_mi = self.validate(data)
+        val_loss, val_mi = self.evaluate(data, "val")
         self.critic.train()
         live = ~self.done  # not finalized yet: active, or diverged since the last check
         bad = self.active & ~(torch.isfinite(val_loss) & torch.isfinite(val_mi))
@@ -264,6 +275,8 @@ def fit_runs(splits: list[PairedSplit], runs: list[FitRun], critic: dict,
         if not (isinstance(run.data, int) and 0 <= run.data < len(splits)):
             raise ValueError(f"runs[{i}].data = {run.data!r} is not an index into the {len(splits)} split(s)")
         estimators.build(run.estimator, **run.hparams)  # unknown names / hyperparameters raise here
+    if len({split.has_test for split in splits}) > 1:
+        raise ValueError("either every split has test rows (x_test, y_test) or none has")
     device = settings.torch_device()
     data = [Prepared(i, split, settings, device) for i, split in enumerate(splits)]
 
@@ -300,6 +313,15 @@ def fit_runs(splits: list[PairedSplit], runs: list[FitRun], critic: dict,
     return _results(runs, modules, data, critic, curve)
 
 
+def _readout(module: RunModule, data: list[Prepared]) -> list[float]:
+    """Each run's MI readout (nats) at its best state on the rows its split reads out on: the test rows, where
+    given (rows early stopping never saw), else the validation readout recorded at the best check."""
+    if data[module.runs[0].data].readout == "val":
+        return module.best_mi.tolist()
+    module.critic.eval()  # every run is frozen at its best state by now
+    return module.evaluate(data, "test")[1].tolist()
+
+
 def _results(runs: list[FitRun], modules: list[RunModule], data: list[Prepared], critic: dict,
              curve: list[dict]) -> list[FitResult]:
     frame = pd.DataFrame(curve, columns=["run", "step", "train_loss", "val_loss", "val_mi_bits"])
@@ -307,7 +329,7 @@ def _results(runs: list[FitRun], modules: list[RunModule], data: list[Prepared],
     for m in modules:
         kwargs = {k: v for k, v in critic.items() if k != "type"}
         kwargs["output"] = m.critic.output if hasattr(m.critic, "output") else kwargs.get("output", "pmi")
-        best_mi, best_step = m.best_mi.tolist(), m.best_step.tolist()
+        best_mi, best_step, readout = m.best_mi.tolist(), m.best_step.tolist(), _readout(m, data)
         stopped, diverged = m.stopped_step.tolist(), m.diverged.tolist()
         for r, position in enumerate(m.positions):
             run, d = runs[position], data[runs[position].data]
@@ -316,9 +338,10 @@ def _results(runs: list[FitRun], modules: list[RunModule], data: list[Prepared],
                 for p, best in zip(single.parameters(), m.best_state):
                     p.copy_(best[r:r + 1])
             single.eval()
-            mi = math.nan if diverged[r] >= 0 else best_mi[r]
+            mi, val_mi = (math.nan, math.nan) if diverged[r] >= 0 else (readout[r], best_mi[r])
             results[position] = FitResult(
-                run=run, mi_nats=mi, mi_bits=mi * LOG2E, best_step=best_step[r], stopped_step=stopped[r],
+                run=run, mi_nats=mi, mi_bits=mi * LOG2E, readout=d.readout, val_mi_nats=val_mi,
+                best_step=best_step[r], stopped_step=stopped[r],
                 diverged_step=diverged[r] if diverged[r] >= 0 else None,
                 curve=frame[frame.run == position].drop(columns="run").reset_index(drop=True),
                 critic=single, estimator=estimators.build(run.estimator, **run.hparams), standardize=(d.sx, d.sy))

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from anchorbench.fit import FitRun, PairedSplit, TrainSettings, fit_critic, fit_runs
+from anchorbench.fit import FIT_DEFAULTS, FitRun, PairedSplit, TrainSettings, fit_critic, fit_runs
 from anchorbench.fit import train as train_module
+from anchorbench.fit.data import normal_scores, split_rows
+from anchorbench.fit.defaults import FIT_SETTINGS, fit_hparams
 
 CRITIC = {"type": "separable", "width": 16, "depth": 1, "embed": 8}
 FAST = TrainSettings(batch_size=32, lr=1e-3, max_steps=120, check_every=20, patience=60, progress=False)
@@ -76,9 +78,77 @@ def test_same_seed_same_numbers():
     b = fit_critic(x, y, seeds=[0, 1], critic=CRITIC, settings=FAST)
     assert a.per_seed_bits == b.per_seed_bits and a.per_seed_bits[0] != a.per_seed_bits[1]
     assert a.curve.equals(b.curve) and set(a.curve.seed) == {0, 1}
-    assert a.mi_bits == pytest.approx(np.mean(a.per_seed_bits)) and a.mi_bits_sd > 0
+    # read by DV on the test rows: the seeds' mean PMI grid's DV is >= the mean of the seeds' (DV is concave)
+    assert a.readout == "dv" and a.mi_bits >= np.mean(a.per_seed_bits) and a.mi_bits_sd > 0
     assert a.mi_nats == pytest.approx(a.mi_bits * math.log(2))
-    assert len(a.val_rows) == 120 and len(np.intersect1d(a.train_rows, a.val_rows)) == 0
+    assert len(a.val_rows) == len(a.test_rows) == 120 and len(a.train_rows) == 360
+    assert len(np.unique(np.r_[a.train_rows, a.val_rows, a.test_rows])) == 600
+
+
+def test_test_rows_give_the_readout_and_nothing_else():
+    """Test rows shifted by 1000 change the readout only: same training, same early stopping, same validation
+    readout; the MI is the estimator's readout on fixed test batches (its validation readout without test rows)."""
+    base, (xt, yt) = split(), gaussian(300, seed=50)
+    plain = fit_runs([base], [FitRun(seed=1)], CRITIC, FAST)[0]
+    near, far = (fit_runs([PairedSplit(base.x_train, base.y_train, base.x_val, base.y_val, xt + shift, yt + shift)],
+                          [FitRun(seed=1)], CRITIC, FAST)[0] for shift in (0.0, 1000.0))
+    assert plain.readout == "val" and plain.mi_nats == plain.val_mi_nats
+    assert near.readout == far.readout == "test"
+    for other in (near, far):
+        assert other.best_step == plain.best_step and other.val_mi_nats == plain.mi_nats
+        assert other.curve.equals(plain.curve)
+    assert near.mi_nats != far.mi_nats and np.isfinite(near.mi_nats)
+    with torch.no_grad():
+        scores = near.critic(*(s(a)[None] for s, a in zip(near.standardize, (xt[:32], yt[:32]))))
+    assert math.isfinite(float(near.estimator.estimate(scores)))
+
+
+def test_a_split_takes_both_test_sides_and_every_split_agrees():
+    x, y = gaussian(400)
+    with pytest.raises(ValueError, match="both x_test and y_test"):
+        PairedSplit(x, y, x, y, x_test=x)
+    with pytest.raises(ValueError, match="every split has test rows"):
+        fit_runs([split(), PairedSplit(x, y, x, y, x, y)], [FitRun(0), FitRun(1)], CRITIC, FAST)
+    with pytest.raises(ValueError, match="test rows"):
+        fit_runs([PairedSplit(x, y, x, y, x[:10], y[:10])], [FitRun()], CRITIC, FAST)
+
+
+def test_split_rows_three_ways():
+    train, val, test = split_rows(1000, 0.2, 3, test_fraction=0.1)
+    assert (len(train), len(val), len(test)) == (700, 200, 100)
+    assert len(np.unique(np.r_[train, val, test])) == 1000
+    np.testing.assert_array_equal(split_rows(1000, 0.2, 3)[1], val)  # test rows leave the validation rows alone
+    assert len(split_rows(1000, 0.2, 3)[2]) == 0
+    with pytest.raises(ValueError, match="sum < 1"):
+        split_rows(1000, 0.5, 0, test_fraction=0.5)
+
+
+def test_rank_transform_is_invariant_to_monotone_maps():
+    """Normal scores of the training ranks: a fit on (sinh x, y^3 + y) is the fit on (x, y), number for number."""
+    x, y = gaussian(600)
+    settings = TrainSettings(**{**FAST.__dict__, "standardize": "rank"})
+    a = fit_critic(x, y, seeds=[0], critic=CRITIC, settings=settings)
+    b = fit_critic(np.sinh(x), y**3 + y, seeds=[0], critic=CRITIC, settings=settings)
+    assert a.mi_bits == pytest.approx(b.mi_bits, rel=1e-6)
+    sx = a.results[0].standardize[0]
+    z = sx(x[a.train_rows])
+    assert abs(float(z.mean())) < 1e-3 and float(z.std()) == pytest.approx(1.0, abs=0.02)
+    assert float(sx(np.array([[1e9, -1e9]]))[0, 0]) == float(z[:, 0].max())  # beyond the training range: clamped
+
+
+def test_rank_transform_shares_mid_ranks_between_ties():
+    train = np.array([[0.0], [1.0], [1.0], [2.0]])
+    scores = normal_scores(train, np.array([[0.0], [1.0], [2.0], [0.5], [-5.0]]))[:, 0]
+    assert scores[1] == pytest.approx(0.0, abs=1e-12) and scores[0] == pytest.approx(-scores[2])
+    assert scores[0] < scores[3] < scores[1] and scores[4] == scores[0]  # between two values; below all: clamped
+
+
+def test_fit_defaults_set_nu_to_k_for_infonce_anchor():
+    assert fit_hparams("infonce_anchor", {}, 256) == {"nu": 255.0}
+    assert fit_hparams("infonce_anchor", {"K": 31}, 256) == {"K": 31, "nu": 31.0}
+    assert fit_hparams("infonce_anchor", {"nu": 1.0}, 256) == {"nu": 1.0}
+    assert fit_hparams("js", {}, 256) == {}
+    assert FIT_DEFAULTS == TrainSettings(**FIT_SETTINGS)
 
 
 def test_divergence_is_recorded_and_isolated(monkeypatch):
