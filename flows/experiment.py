@@ -59,7 +59,8 @@ def tune_stage(exp: Experiment, params_path: str) -> dict:
                            "complete / pruned / failed": "{complete} / {pruned} / {fail}".format(**s["trials"])}
                           for s in studies])
     create_markdown_artifact(key=exp.flow_name("tune"), markdown="\n".join([
-        f"## {exp.title}: tuning (profile `{params.profile}`)", "", markdown_table(table, 4)]))
+        f"## {exp.title}: tuning (profile `{params.profile}`)", "",
+        markdown_table(table, 4) if studies else "No study: the tuning section names nothing to tune."]))
     return best
 
 

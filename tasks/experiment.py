@@ -73,7 +73,9 @@ def tune_outputs_task(key: str, studies: list[dict]) -> dict:
     out = experiments.get(key).tune_dir()
     best = {s["key"]: s["best_params"] for s in studies}
     write_json(out / "best_params.json", best)
-    write_frame(out / "trials.csv", pd.concat([pd.DataFrame(s["table"]) for s in studies], ignore_index=True))
+    tables = [pd.DataFrame(s["table"]) for s in studies]  # none: the stage tunes nothing (its section says so)
+    write_frame(out / "trials.csv", pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
+        columns=["number", "value", "state", "study"]))
     write_json(out / "metrics.json", {s["key"]: {"metric": s["metric"], "best_value": s["best_value"], **s["trials"]}
                                       for s in studies})
     return best

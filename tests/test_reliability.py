@@ -66,7 +66,8 @@ KILL_CASES = {
                           "estimators": ["nwj", "infonce_anchor"], "seeds": 1, "steps_per_level": 60}},
         (), ("mi_benchmark", "train"), 2, ("mi_benchmark/estimates.parquet", "mi_benchmark/summary.csv")),
     "protein": KillCase(
-        {"protein": {"trials": 3, "use_tuned": False}}, ("protein", "data"), ("protein", "train"), 3,
+        {"protein": {"trials": 3, "trials_per_unit": 1, "use_tuned": False}}, ("protein", "data"),
+        ("protein", "train"), 3,
         ("protein/auroc.csv", "protein/summary.csv")),
     "ssl": KillCase(
         {"ssl_data": {"glyph_source": "sklearn"},

@@ -13,7 +13,7 @@ import json
 import math
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +110,8 @@ class Bmi(Experiment):
 
     def run_unit(self, params, unit: BmiGroup, data_dir: Path, folder: Path) -> dict:
         """Fit every (task, data seed) of the group with every estimator, the fit core's defaults, in one call."""
-        from anchorbench.fit.api import fit_datasets
+        from anchorbench.fit.api import FIT_DEFAULTS, fit_datasets
+        from anchorbench.fit.command import disagreement
 
         tasks = {t["id"]: t for t in self.tasks(data_dir, unit.n)}
         keys = [(task, seed) for task in unit.tasks for seed in unit.data_seeds]
@@ -119,8 +120,8 @@ class Bmi(Experiment):
             with np.load(data_dir / f"n{unit.n}" / tasks[task]["files"][f"seed{seed}"]["path"]) as z:
                 pairs.append((z["x"], z["y"]))
         start = time.perf_counter()
-        fits = fit_datasets(pairs, estimators=list(unit.estimators), seeds=unit.seeds,
-                            device=params.bmi.device, progress=False)
+        fits = fit_datasets(pairs, list(unit.estimators), seeds=unit.seeds, settings=replace(
+            FIT_DEFAULTS, device=params.bmi.device, progress=False))
         seconds = time.perf_counter() - start
         rows = []
         for (task, seed), by_label in zip(keys, fits):
@@ -128,7 +129,7 @@ class Bmi(Experiment):
                 per_seed = [b * math.log(2) for b in fit.per_seed_bits]
                 rows.append({"task": task, "data_seed": seed, "estimator": label, "mi_nats": fit.mi_nats,
                              "seed_sd_nats": fit.mi_bits_sd * math.log(2), "per_seed_nats": per_seed,
-                             "diverged_seeds": fit.n_diverged, "seeds_disagree": fit.seeds_disagree})
+                             "diverged_seeds": fit.n_diverged, "seeds_disagree": disagreement(fit) is not None})
         return {"rows": rows, "seconds": seconds, "fits": len(keys) * len(unit.estimators)}
 
     def _estimates(self, params, results: list[dict], data_dir: Path) -> pd.DataFrame:

@@ -42,7 +42,8 @@ import importlib
 
 # name -> submodule; imported on first use, so `anchorbench estimate --help` starts without torch
 _EXPORTS = {"PairedSplit": "data", "FitRun": "train", "TrainSettings": "train", "fit_runs": "train",
-            "FitResult": "result", "FitSummary": "result", "fit_critic": "api", "FIT_DEFAULTS": "api"}
+            "FitResult": "result", "FitSummary": "result", "fit_critic": "api", "fit_datasets": "api",
+            "FIT_DEFAULTS": "api"}
 __all__ = list(_EXPORTS)
 
 

@@ -6,6 +6,7 @@ from anchorbench.fit.data import PairedSplit, check_pair, check_sizes, split_row
 from anchorbench.fit.defaults import FIT_CRITIC, FIT_SETTINGS, critic_spec, fit_hparams
 from anchorbench.fit.result import FitSummary
 from anchorbench.fit.train import FitRun, TrainSettings, check_critic, fit_runs
+from estimators import parse_label
 
 FIT_DEFAULTS = TrainSettings(**FIT_SETTINGS)  # fit_critic's and `anchorbench estimate`'s training settings
 
@@ -54,22 +55,42 @@ def fit_critic(x, y, *, estimator: str = "infonce_anchor", hparams: dict | None 
     loop: a list of registry names or a dict label -> name or (name, hparams). Then the result is a dict
     label -> FitSummary; otherwise one FitSummary for ``estimator`` with ``hparams``.
     """
-    x, y = check_pair("x", x, "y", y)
+    (out,) = fit_datasets([(x, y)], _estimators(estimator, hparams, estimators_), critic=critic, seeds=seeds,
+                          val_fraction=val_fraction, test_fraction=test_fraction, split_seed=split_seed,
+                          settings=settings)
+    return out if estimators_ is not None else out[estimator]
+
+
+def fit_datasets(pairs: list[tuple], estimators: dict[str, tuple[str, dict]] | list[str], *,
+                 critic: str | dict = FIT_CRITIC, seeds: int | list[int] = 5, val_fraction: float = 0.2,
+                 test_fraction: float = 0.2, split_seed: int = 0, settings: TrainSettings = FIT_DEFAULTS,
+                 ) -> list[dict[str, FitSummary]]:
+    """:func:`fit_critic` of many datasets at once: ``pairs[i] = (x_i, y_i)``, each split and read out as
+    fit_critic does, every (dataset, estimator, seed) run batched in one training loop (datasets of one shape
+    share stacked modules). ``estimators``: labels (``"infonce_anchor(K=1)"``) or ``{label: (name, hparams)}``.
+    Returns, per dataset, ``{label: FitSummary}``."""
+    specs = estimators if isinstance(estimators, dict) else {e: parse_label(e) for e in estimators}
     critic = check_critic(critic_spec(critic) if isinstance(critic, str) else critic)
     seed_list = _seeds(seeds)
-    specs = _estimators(estimator, hparams, estimators_)
-    train_rows, val_rows, test_rows = split_rows(len(x), val_fraction, split_seed, test_fraction)
-    check_sizes(f"x, y ({len(x)} rows, val_fraction={val_fraction}, test_fraction={test_fraction})",
-                len(train_rows), len(val_rows), settings.batch_size, len(test_rows) if test_fraction else None)
-    test = (x[test_rows], y[test_rows]) if test_fraction else (None, None)
-    split = PairedSplit(x[train_rows], y[train_rows], x[val_rows], y[val_rows], *test)
-    runs = [FitRun(0, name, fit_hparams(name, hp, settings.batch_size), seed) for name, hp in specs.values()
-            for seed in seed_list]
-    results = fit_runs([split], runs, critic, settings)
-    out, k = {}, 0
-    for label, (name, _) in specs.items():
-        out[label] = FitSummary(name, results[k:k + len(seed_list)], train_rows, val_rows, test_rows)
-        if test_fraction and out[label].identified:
-            out[label].read_dv(*test)
-        k += len(seed_list)
-    return out if estimators_ is not None else out[estimator]
+    splits, parts = [], []
+    for i, (x, y) in enumerate(pairs):
+        x, y = check_pair(f"pairs[{i}].x" if len(pairs) > 1 else "x", x, f"pairs[{i}].y" if len(pairs) > 1 else "y", y)
+        train_rows, val_rows, test_rows = split_rows(len(x), val_fraction, split_seed, test_fraction)
+        check_sizes(f"x, y ({len(x)} rows, val_fraction={val_fraction}, test_fraction={test_fraction})",
+                    len(train_rows), len(val_rows), settings.batch_size, len(test_rows) if test_fraction else None)
+        test = (x[test_rows], y[test_rows]) if test_fraction else (None, None)
+        splits.append(PairedSplit(x[train_rows], y[train_rows], x[val_rows], y[val_rows], *test))
+        parts.append((train_rows, val_rows, test_rows, test))
+    runs = [FitRun(d, name, fit_hparams(name, hp, settings.batch_size), seed) for d in range(len(pairs))
+            for name, hp in specs.values() for seed in seed_list]
+    results = iter(fit_runs(splits, runs, critic, settings))
+    out = []
+    for train_rows, val_rows, test_rows, test in parts:
+        by_label = {}
+        for label, (name, _) in specs.items():
+            summary = FitSummary(name, [next(results) for _ in seed_list], train_rows, val_rows, test_rows)
+            if test_fraction and summary.identified:
+                summary.read_dv(*test)
+            by_label[label] = summary
+        out.append(by_label)
+    return out

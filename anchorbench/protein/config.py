@@ -26,7 +26,7 @@ PROFILES: dict[str, dict[str, object]] = {
               "protein.check_every": 20, "protein.patience": 20, "protein.width": 32, "protein.lmi_epochs": 2,
               "protein_tune.study.n_trials": 2, "protein_tune.steps": 20},
     "default": {"protein_data.source": "synthetic", "protein_data.scale": 1.0,
-                "protein.datasets": ["kinase", "ligand"], "protein.trials": 3, "protein.held_out": 170,
+                "protein.datasets": ["kinase", "ligand"], "protein.trials": 10, "protein.held_out": 170,
                 "protein.max_steps": 1000, "protein.check_every": 250, "protein.patience": 500, "protein.width": 256,
                 "protein.lmi_epochs": 3, "protein_tune.study.n_trials": 4, "protein_tune.steps": 400},
     "paper": {"protein_data.source": "real", "protein_data.scale": 1.0,
@@ -73,7 +73,8 @@ class ProteinParams(TrainSection):
     lmi_latent: int = Field(8, ge=1)
     lmi_batch_size: int = Field(512, ge=2)
     lmi_k: int = Field(3, ge=1)
-    use_tuned: bool = True  # InfoNCE-anchor takes nu and width from the protein_tune stage
+    use_tuned: bool = True  # tuned objectives get a second row with the protein_tune stage's values
+    trials_per_unit: int = Field(5, ge=1)  # trials fitted together (one batched fit per critic width)
 
     @field_validator("objectives")
     @classmethod
@@ -101,10 +102,12 @@ class TuneStudy(StudyParams):
 
 
 class ProteinTuneParams(TuneSection):
-    """``protein_tune`` stage: Optuna over nu and width of infonce_anchor, scored on an inner split of training
-    proteins (``anchorbench.protein.tuning``)."""
+    """``protein_tune`` stage: Optuna over each tuned objective's width (and nu where it takes one), scored on an
+    inner split of training proteins (``anchorbench.protein.tuning``). Every critic objective of ``protein`` with
+    the same budget, or none (the paper: one fixed critic)."""
 
     study: TuneStudy = TuneStudy()
+    objectives: list[str] = []  # [] or every critic objective of protein.objectives
     steps: int | None = Field(None, ge=1)  # training steps of a trial
     nu_range: tuple[float, float] = (0.05, 20.0)
     widths: list[int] = [64, 128, 256]
@@ -121,8 +124,14 @@ class ProteinTuneParams(TuneSection):
 
 
 def check(params) -> None:
-    """The stand-in's protein counts are known before it is built: a trial's held-out proteins must leave at
-    least half of each dataset's proteins to train on (the real sets are checked when they are read)."""
+    """Across the protein sections: every critic objective is tuned or none is; and, the stand-in's protein counts
+    being known before it is built, a trial's held-out proteins leave at least half of each dataset's proteins to
+    train on (the real sets are checked when they are read)."""
+    critics = [o for o in params.protein.objectives if o != LMI]
+    tuned = [_objective(o) for o in params.protein_tune.objectives]
+    if tuned and sorted(tuned) != sorted(critics):
+        raise ValueError(f"protein_tune.objectives must be every critic objective of protein.objectives "
+                         f"({critics}), each with the same budget, or [] (none tuned), got {tuned}")
     data, p = params.protein_data, params.protein
     if data.source != "synthetic" or p.held_out is None:
         return

@@ -5,12 +5,14 @@ Layout of ``<root>/<dataset>/``:
     embeddings.npy    float32 [n_proteins, 1024]
     pairs.csv         source, target (accessions; directed: kinase -> substrate, ligand -> receptor)
     truth.npz         synthetic stand-in only: u, v [n_proteins, r] and beta; the generator's interaction
-                      log-weight of the ordered pair (i, j) is beta * u_i . v_j / sqrt(r) where the roles allow it
+                      log-weight of the ordered pair (i, j) is beta * u_i . v_j / sqrt(r) where the roles allow it;
+                      and the generator's inclusion model (the Bayes reference, Truth.inclusion)
 and ``<root>/manifest.json`` (the data stage's, ``anchorbench.io.write_manifest``).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,19 +27,39 @@ MASKED = -1e9  # log-weight of an ordered pair the roles forbid (a ligand never 
 
 @dataclass(frozen=True)
 class Truth:
-    """The stand-in's latent interaction rule: log-weight(i -> j) = beta * u_i . v_j / sqrt(r) + role mask."""
+    """The stand-in's latent interaction rule, log-weight(i -> j) = beta * u_i . v_j / sqrt(r) + role mask, and the
+    generator's inclusion model (``anchorbench.protein.synthetic.inclusion_model``): per protein the normaliser of
+    its own-partner draw, and the second stage's rate (log_lambda, on weights scaled by exp(-log_scale))."""
 
     u: np.ndarray  # [n, r] source-side factors
     v: np.ndarray  # [n, r] target-side factors
     beta: float
     source_role: np.ndarray  # [n] bool: may be a source
     target_role: np.ndarray  # [n] bool: may be a target
+    row_norm: np.ndarray | None = None  # [n] a source's sum of scaled weights over its allowed targets
+    col_norm: np.ndarray | None = None  # [n] a non-source's sum of scaled weights over the sources
+    log_lambda: float = math.nan
+    log_scale: float = math.nan
 
     def log_weight(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-        """Grid of log-weights ``[len(src), len(dst)]`` for protein indices (the oracle score)."""
+        """Grid of log-weights ``[len(src), len(dst)]`` for protein indices (a reference score)."""
         logit = self.beta * (self.u[src] @ self.v[dst].T) / np.sqrt(self.u.shape[1])
         allowed = self.source_role[src][:, None] & self.target_role[dst][None, :]
         return np.where(allowed, logit, MASKED)
+
+    def inclusion(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """Grid ``[len(src), len(dst)]`` of each ordered pair's probability of being listed by the generator: the
+        Bayes ranking of "is this pair listed". First stage exact: i (a source) drew j, or j (not a source) drew
+        i; second stage, the rest drawn without replacement in proportion to w, by the large-population form
+        1 - exp(-lambda w) (checked against Monte Carlo re-runs of the generator in the tests)."""
+        if self.row_norm is None:
+            raise ValueError("this truth has no inclusion model: rebuild the protein_data stage")
+        lw = self.log_weight(src, dst)
+        w = np.where(lw > MASKED / 2, np.exp(lw - self.log_scale), 0.0)
+        own = w / np.where(self.source_role[src], self.row_norm[src], np.inf)[:, None]  # i drew j
+        picked = w / np.where(self.source_role[dst], np.inf, self.col_norm[dst])[None, :]  # j drew i
+        first = 1 - (1 - own) * (1 - picked)
+        return first + (1 - first) * -np.expm1(-np.exp(self.log_lambda) * w)
 
 
 @dataclass(frozen=True)
@@ -84,7 +106,8 @@ def save(ps: ProteinSet, root: Path) -> list[Path]:
         with atomic_path(folder / "truth.npz") as tmp:
             with open(tmp, "wb") as fh:  # np.savez stamps no time: the zip entries carry the fixed 1980 date
                 np.savez(fh, u=t.u, v=t.v, beta=np.float64(t.beta), source_role=t.source_role,
-                         target_role=t.target_role)
+                         target_role=t.target_role, row_norm=t.row_norm, col_norm=t.col_norm,
+                         log_lambda=np.float64(t.log_lambda), log_scale=np.float64(t.log_scale))
         written.append(folder / "truth.npz")
     return written
 
@@ -102,6 +125,7 @@ def load(root: Path, name: str) -> ProteinSet:
     truth = None
     if (folder / "truth.npz").is_file():
         with np.load(folder / "truth.npz") as z:
-            truth = Truth(z["u"], z["v"], float(z["beta"]), z["source_role"], z["target_role"])
+            truth = Truth(z["u"], z["v"], float(z["beta"]), z["source_role"], z["target_role"], z["row_norm"],
+                          z["col_norm"], float(z["log_lambda"]), float(z["log_scale"]))
     return ProteinSet(name, accessions, np.load(folder / "embeddings.npy"),
                       index[pairs["source"]].to_numpy(np.int64), index[pairs["target"]].to_numpy(np.int64), truth)

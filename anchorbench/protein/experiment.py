@@ -1,13 +1,15 @@
 """The protein interaction experiment as an adapter (``anchorbench.experiment``; paper Sec. 4.2, App. G.2).
 
 data: the interaction datasets (synthetic stand-in or the real ProtT5 + OmniPath files); tune: one Optuna study
-per dataset over InfoNCE-anchor's nu and width on an inner split of training proteins; train: one unit per
-(dataset, trial): hold out proteins, fit every objective, score the held-out query grid (its PMI grids are
-published to ``results/protein/trials/``), then AUROC tables and figures.
+per (dataset, critic objective) on an inner split of training proteins, for all critic objectives or none; train:
+one unit per (dataset, chunk of trials): hold out proteins, fit every objective of every trial in one batched call,
+score each held-out query grid (the PMI grids are published to ``results/protein/trials/``), then AUROC tables,
+figures and the paper's orderings as paired claims over trials (``anchorbench.stats``).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,36 +17,43 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from anchorbench import names
+from anchorbench import names, stats
 from anchorbench.experiment import ChildRun, Experiment, Summary, markdown_table
 from anchorbench.io import write_frame, write_json
 from anchorbench.protein import plots
 from anchorbench.protein.dataset import load, save
 from anchorbench.protein.evaluate import auroc, summarise
 from anchorbench.protein.prepare import build, describe
-from anchorbench.protein.protocol import objectives_for, run_trial
+from anchorbench.protein.protocol import objectives_for, run_trials
 from anchorbench.protein.split import outer_split
-from anchorbench.protein.tuning import studies
+from anchorbench.protein.tuning import studies, study_key
 
-ORACLE = plots.ORACLE
+REFERENCES = plots.REFERENCES
 RUN_TAGS = ("dataset", "objective", "trial")
+# The paper's orderings (Table: InfoNCE-anchor best on both datasets; JS above chi2), and why the anchor is
+# needed at all (plain InfoNCE's PMI is defined only up to C(y)), as (better, worse) pairs per dataset.
+ORDERINGS = (("infonce_anchor", "js_plugin"), ("infonce_anchor", "chi2"),
+             ("infonce_anchor", "spherical(parametrization=pd)"), ("infonce_anchor", "lmi"),
+             ("infonce_anchor", "infonce"), ("js_plugin", "chi2"))
+MARGIN = 0.005  # AUROC: a smaller paired difference is not an ordering (another CPU's rounding moves it this much)
 
 
 @dataclass(frozen=True)
-class ProteinTrial:
-    """One outer trial of one dataset; ``tuned``: InfoNCE-anchor's tuned (nu, width), or () when not tuned."""
+class ProteinTrials:
+    """Outer trials of one dataset, fitted together; ``tuned``: ((label, ((key, value), ...)), ...) of the tuned
+    objectives, or () when none is tuned."""
 
     dataset: str
-    trial: int
-    tuned: tuple[tuple[str, float], ...] = ()
+    trials: tuple[int, ...]
+    tuned: tuple = ()
 
     @property
     def name(self) -> str:
-        return f"{self.dataset}-trial_{self.trial:02d}"
+        return f"{self.dataset}-trials_{self.trials[0]:02d}-{self.trials[-1]:02d}"
 
-    @property
-    def grid_file(self) -> str:
-        return f"trials/{self.dataset}/trial_{self.trial:02d}.npz"
+
+def grid_file(dataset: str, trial: int) -> str:
+    return f"trials/{dataset}/trial_{trial:02d}.npz"
 
 
 def trial_seed(p, trial: int) -> int:
@@ -72,32 +81,47 @@ class Protein(Experiment):
     def studies(self, params):
         return studies(params, lambda name: load(self.data_dir(), name))
 
-    def plan(self, params, tuned: dict) -> list[ProteinTrial]:
+    def plan(self, params, tuned: dict) -> list[ProteinTrials]:
         p = params.protein
-        return [ProteinTrial(d, t, tuple(sorted(tuned.get(d, {}).items())))
-                for d in p.datasets for t in range(p.trials)]
+        units = []
+        for d in p.datasets:
+            mine = tuple((label, tuple(sorted(tuned[study_key(d, label)].items())))
+                         for label in params.protein_tune.objectives if study_key(d, label) in tuned)
+            trials = list(range(p.trials))
+            units += [ProteinTrials(d, tuple(trials[i:i + p.trials_per_unit]), mine)
+                      for i in range(0, len(trials), p.trials_per_unit)]
+        return units
 
-    def run_unit(self, params, unit: ProteinTrial, data_dir: Path, folder: Path) -> dict:
-        """Hold out proteins, fit every objective, score the query grid; the grids to ``unit.grid_file``."""
+    def run_unit(self, params, unit: ProteinTrials, data_dir: Path, folder: Path) -> dict:
+        """Hold out proteins, fit every objective of every trial, score the query grids; the grids to
+        ``trials/<dataset>/trial_<t>.npz`` (with the references where the data has a truth)."""
         p, start = params.protein, time.perf_counter()
         ps = load(data_dir, unit.dataset)
-        split = outer_split(ps, p.held_out, p.seed, unit.trial)
-        outcomes = run_trial(ps, split, objectives_for(p, dict(unit.tuned)), p, trial_seed(p, unit.trial))
-        grids = {o.objective: o.grid.astype(np.float32) for o in outcomes if o.grid is not None}
-        common = {"dataset": unit.dataset, "trial": unit.trial, "positives": int(split.labels.sum()),
-                  "queries": split.labels.size, "train_pairs": len(split.train_rows), "val_pairs": len(split.val_rows)}
-        rows = [common | {"objective": o.objective, "auroc": o.auroc, "status": o.status,
-                          "steps_trained": o.steps_trained, "best_step": o.best_step,
-                          "diverged_step": o.diverged_step, "mi_bits": o.mi_bits} for o in outcomes]
-        if ps.truth is not None:  # the stand-in's ceiling: its true interaction log-weights as scores
-            grids[ORACLE] = ps.truth.log_weight(split.held_out, split.held_out).astype(np.float32)
-            value = auroc(grids[ORACLE], split.labels)
-            rows.append(common | {"objective": ORACLE, "auroc": value, "status": "ok" if np.isfinite(value)
-                                  else "no_positives", "steps_trained": 0, "best_step": None, "diverged_step": None,
-                                  "mi_bits": float("nan")})
-        (folder / unit.grid_file).parent.mkdir(parents=True)
-        with open(folder / unit.grid_file, "wb") as fh:
-            np.savez_compressed(fh, labels=split.labels, **grids)
+        splits = [outer_split(ps, p.held_out, p.seed, t) for t in unit.trials]
+        objectives = objectives_for(p, {label: dict(best) for label, best in unit.tuned})
+        per_trial = run_trials(ps, splits, [trial_seed(p, t) for t in unit.trials], objectives, p)
+        rows = []
+        for trial, split, outcomes in zip(unit.trials, splits, per_trial):
+            grids = {o.objective: o.grid.astype(np.float32) for o in outcomes if o.grid is not None}
+            common = {"dataset": unit.dataset, "trial": trial, "positives": int(split.labels.sum()),
+                      "queries": split.labels.size, "train_pairs": len(split.train_rows),
+                      "val_pairs": len(split.val_rows)}
+            rows += [common | {"objective": o.objective, "auroc": o.auroc, "status": o.status,
+                               "steps_trained": o.steps_trained, "best_step": o.best_step,
+                               "diverged_step": o.diverged_step, "mi_bits": o.mi_bits} for o in outcomes]
+            if ps.truth is not None:  # the stand-in's references: the Bayes ranking and the true log-weight
+                h = split.held_out
+                grids |= {"bayes": ps.truth.inclusion(h, h).astype(np.float32),
+                          "log_weight": ps.truth.log_weight(h, h).astype(np.float32)}
+                for name in REFERENCES:
+                    value = auroc(grids[name], split.labels)
+                    rows.append(common | {"objective": name, "auroc": value, "status": "ok" if np.isfinite(value)
+                                          else "no_positives", "steps_trained": 0, "best_step": None,
+                                          "diverged_step": None, "mi_bits": float("nan")})
+            path = folder / grid_file(unit.dataset, trial)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as fh:
+                np.savez_compressed(fh, labels=split.labels, **grids)
         return {"rows": rows, "seconds": time.perf_counter() - start}
 
     def summarise(self, params, results: list[dict], data_dir: Path, out: Path) -> Summary:
@@ -114,11 +138,12 @@ class Protein(Experiment):
                 "trials": int(r.trials), "failed": int(r.failed)}
         files = {"auroc": write_frame(out / "auroc.csv", per_trial),
                  "summary": write_frame(out / "summary.csv", summary),
-                 "metrics": write_json(out / "metrics.json", {"auroc": metrics})}
-        grids = {d: [out / f"trials/{d}/trial_{t:02d}.npz" for t in range(p.trials)] for d in p.datasets}
-        files["roc"] = plots.roc_figure(grids, list(p.objectives), out / "roc.png")
-        files["pmi_hist"] = plots.pmi_hist_figure(grids, list(p.objectives), out / "pmi_hist.png")
-        ok = per_trial[(per_trial.status == "ok") & (per_trial.objective != ORACLE)]
+                 "metrics": write_json(out / "metrics.json", {"auroc": metrics, "claims": claims(per_trial)})}
+        grids = {d: [out / grid_file(d, t) for t in range(p.trials)] for d in p.datasets}
+        order = list(dict.fromkeys(per_trial.objective[~per_trial.objective.isin(REFERENCES)]))
+        files["roc"] = plots.roc_figure(grids, order, out / "roc.png")
+        files["pmi_hist"] = plots.pmi_hist_figure(grids, order, out / "pmi_hist.png")
+        ok = per_trial[(per_trial.status == "ok") & ~per_trial.objective.isin(REFERENCES)]
         headline = {f"{names.AUROC}_{d}": float(g.auroc.mean()) for d, g in ok.groupby("dataset")}
         return Summary({k: str(v) for k, v in files.items()}, headline)
 
@@ -139,10 +164,29 @@ class Protein(Experiment):
         s["cell"] = [("failed" if pd.isna(m) else f"{m:.3f} ± {sd:.3f} ({n})")
                      for m, sd, n in zip(s.auroc_mean, s.auroc_sd, s.trials)]
         table = s.pivot(index="objective", columns="dataset", values="cell")
-        order = [o for o in [*params.protein.objectives, ORACLE] if o in table.index]
+        order = [o for o in [*params.protein.objectives, *REFERENCES] if o in table.index]
+        order += [o for o in table.index if o not in order]
+        claims_ = json.loads(Path(summary.files["metrics"]).read_text())["claims"]
         return "\n".join([f"## Protein interaction AUROC (profile `{params.profile}`)", "",
                           f"mean ± SD over trials (scored trials); MLflow parent run `{run_id}`.", "",
-                          markdown_table(table.reindex(order).reset_index())])
+                          markdown_table(table.reindex(order).reset_index()), "", "### Claims", "",
+                          stats.markdown_table(claims_)])
+
+
+def claims(per_trial: pd.DataFrame) -> list[dict]:
+    """The paper's orderings per dataset, each a paired comparison of AUROCs over the same trials (Holm-corrected
+    over the stage's claims): ``stats.to_json`` entries."""
+    ok = per_trial[per_trial.status == "ok"].pivot_table(index=["dataset", "trial"], columns="objective",
+                                                          values="auroc")
+    out = []
+    for dataset, table in ok.groupby(level="dataset"):
+        for better, worse in ORDERINGS:
+            if better in table and worse in table:
+                out.append(stats.Claim(
+                    f"{dataset}:{better}>{worse}", f"{better} has a higher AUROC than {worse} on {dataset}",
+                    f"mean paired AUROC difference over trials, {better} - {worse}",
+                    stats.paired(table[better].to_numpy(), table[worse].to_numpy(), margin=MARGIN)))
+    return stats.to_json(stats.decide(out))
 
 
 EXPERIMENT = Protein()

@@ -1,7 +1,7 @@
 """Figures: ROC curves per objective (paper Fig. 4) and PMI histograms split by label (paper Fig. 5).
 
 Both read the per-trial grids (``trials/<dataset>/trial_<t>.npz``: one [h, h] PMI array per objective, nats,
-plus ``labels`` and, for the synthetic stand-in, ``oracle``).
+plus ``labels`` and, for the synthetic stand-in, the two references of ``REFERENCES``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import numpy as np  # noqa: E402
 from anchorbench.io import save_figure  # noqa: E402
 from anchorbench.protein.evaluate import FPR_GRID, roc_on_grid  # noqa: E402
 
-ORACLE = "oracle"
+# The synthetic stand-in's references: the Bayes ranking (each pair's probability of being listed, the AUROC
+# ceiling) and the generator's true log-weight (Truth.inclusion, Truth.log_weight).
+REFERENCES = ("bayes", "log_weight")
 
 
 def load_grids(files: list[Path]) -> tuple[dict[str, list[tuple[int, np.ndarray]]], list[np.ndarray]]:
@@ -38,11 +40,12 @@ def roc_figure(per_dataset: dict[str, list[Path]], order: list[str], path: Path)
     fig, axes = plt.subplots(1, len(per_dataset), figsize=(5.2 * len(per_dataset), 4.6), squeeze=False)
     for ax, (dataset, files) in zip(axes[0], per_dataset.items()):
         grids, labels = load_grids(files)
-        for name in [o for o in order if o in grids] + ([ORACLE] if ORACLE in grids else []):
+        for name in [o for o in [*order, *REFERENCES] if o in grids]:
             curves = np.array([roc_on_grid(g, labels[t]) for t, g in grids[name]])
             tpr = np.nanmean(curves, axis=0) if np.isfinite(curves).any() else None
             if tpr is not None:
-                ax.plot(FPR_GRID, tpr, "k--" if name == ORACLE else "-", label=name, lw=1.6)
+                style = {"bayes": "k--", "log_weight": "k:"}.get(name, "-")
+                ax.plot(FPR_GRID, tpr, style, label=f"{name} (reference)" if name in REFERENCES else name, lw=1.6)
         ax.plot([0, 1], [0, 1], ":", color="grey", lw=1)
         ax.set(title=f"{dataset} ({len(files)} trials)", xlabel="FPR", ylabel="TPR", xlim=(0, 1), ylim=(0, 1))
         ax.legend(fontsize=8, loc="lower right")

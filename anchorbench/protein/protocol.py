@@ -1,9 +1,9 @@
-"""One trial of the protein protocol: fit every objective on the trial's training pairs, score the query grid.
+"""Trials of the protein protocol: fit every objective on each trial's training pairs, score its query grid.
 
-Every objective of a trial trains on the same split with the same seed (same initial weights where shapes agree,
-same batches), batched by the fit core; objectives with another critic width (a tuned InfoNCE-anchor) train in
-their own call. The score of a query pair is the fitted PMI in nats (``FitResult.pmi_grid``); the LMI baseline
-goes through ``latentmi`` (anchorbench.protein.lmi).
+Every objective of a trial trains on that trial's split with the trial's seed (same initial weights where shapes
+agree, same batches); all trials and objectives of one critic width train in one batched fit-core call (a tuned
+objective with another width gets its own). The score of a query pair is the fitted PMI in nats
+(``FitResult.pmi_grid``); the LMI baseline goes through ``latentmi`` (anchorbench.protein.lmi), one trial at a time.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from anchorbench.protein.evaluate import auroc
 from anchorbench.protein.lmi import LMISettings, lmi_pmi_grid
 from anchorbench.protein.split import TrialSplit
 
-TUNED = "infonce_anchor"  # the objective the protein_tune stage tunes (nu and width)
+TUNED_SUFFIX = " (tuned)"  # the row of an objective with the protein_tune stage's values, beside the untuned one
 
 
 @dataclass(frozen=True)
@@ -49,16 +49,18 @@ class Outcome:
     mi_bits: float = float("nan")  # the objective's MI readout on the validation pairs
 
 
-def objectives_for(p: ProteinParams, tuned: dict | None) -> list[Objective]:
-    """The configured objectives (labels, or "lmi"); ``tuned`` ({"nu": .., "width": ..}) replaces InfoNCE-anchor's
-    nu and width."""
+def objectives_for(p: ProteinParams, tuned: dict[str, dict] | None = None) -> list[Objective]:
+    """The configured objectives (labels, or "lmi") with the paper's fixed critic (``p.width``), then, for each
+    objective in ``tuned`` (``{label: {"width": .., "nu": ..}}`` from the protein_tune stage), a second row
+    ``"<label> (tuned)"`` with those values: the untuned objective is always reported beside its tuned one."""
     out = []
     for label in p.objectives:
         name, hparams = (LMI, {}) if label == LMI else estimators.parse_label(label)
-        width = p.width
-        if label == TUNED and tuned:
-            hparams, width = {**hparams, "nu": float(tuned["nu"])}, int(tuned["width"])
-        out.append(Objective(label, name, hparams, width))
+        out.append(Objective(label, name, hparams, p.width))
+    for label, best in (tuned or {}).items():
+        name, hparams = estimators.parse_label(label)
+        out.append(Objective(label + TUNED_SUFFIX, name, hparams | ({"nu": float(best["nu"])} if "nu" in best else {}),
+                             int(best["width"])))
     return out
 
 
@@ -77,32 +79,36 @@ def lmi_settings(p: ProteinParams) -> LMISettings:
                        batch_size=p.lmi_batch_size, k=p.lmi_k, clip=p.clip)
 
 
-def run_trial(ps: ProteinSet, split: TrialSplit, objectives: list[Objective], p: ProteinParams, seed: int,
-              settings: TrainSettings | None = None) -> list[Outcome]:
-    """Fit every objective on ``split``'s training pairs (validation pairs for early stopping), score its grid."""
+def run_trials(ps: ProteinSet, splits: list[TrialSplit], seeds: list[int], objectives: list[Objective],
+               p: ProteinParams, settings: TrainSettings | None = None) -> list[list[Outcome]]:
+    """Fit every objective on every split's training pairs (its validation pairs for early stopping) and score its
+    query grid; ``seeds[t]`` seeds trial t's critics. Returns, per trial, the outcomes in ``objectives``' order."""
     settings = settings or train_settings(p)
-    x_train, y_train, x_val, y_val = split.arrays(ps)
-    queries = split.queries(ps)  # [h, 1024]: the grid's sources and targets
-    outcomes: dict[str, Outcome] = {}
+    arrays = [split.arrays(ps) for split in splits]  # x_train, y_train, x_val, y_val per trial
+    fit_splits = [PairedSplit(*a) for a in arrays]
+    outcomes: list[dict[str, Outcome]] = [{} for _ in splits]
     critics = [o for o in objectives if o.estimator != LMI]
     for width, group in itertools.groupby(sorted(critics, key=lambda o: o.width), key=lambda o: o.width):
         group = list(group)
-        runs = [FitRun(0, o.estimator, o.hparams, seed) for o in group]
-        results = fit_runs([PairedSplit(x_train, y_train, x_val, y_val)], runs, critic_spec(p, width), settings)
-        for o, r in zip(group, results):
+        runs = [(t, o, FitRun(t, o.estimator, o.hparams, seeds[t])) for t in range(len(splits)) for o in group]
+        results = fit_runs(fit_splits, [r for _, _, r in runs], critic_spec(p, width), settings)
+        for (t, o, _), r in zip(runs, results):
             if r.diverged:
-                outcomes[o.label] = Outcome(o.label, None, "diverged", float("nan"), r.stopped_step, None,
-                                            r.diverged_step)
+                outcomes[t][o.label] = Outcome(o.label, None, "diverged", float("nan"), r.stopped_step, None,
+                                               r.diverged_step)
                 continue
+            queries = splits[t].queries(ps)  # [h, 1024]: the grid's sources and targets
             with warnings.catch_warnings():  # plain InfoNCE's PMI is only defined up to C(y): that is the point here
                 warnings.simplefilter("ignore")
                 grid = r.pmi_grid(queries, queries)
-            outcomes[o.label] = _scored(o.label, grid, split.labels, r.stopped_step, r.best_step, r.mi_bits)
-    for o in objectives:
-        if o.estimator == LMI:
-            grid, epochs = lmi_pmi_grid(x_train, y_train, x_val, y_val, queries, queries, lmi_settings(p), seed)
-            outcomes[o.label] = _scored(o.label, grid, split.labels, epochs, None, float("nan"))
-    return [outcomes[o.label] for o in objectives]
+            outcomes[t][o.label] = _scored(o.label, grid, splits[t].labels, r.stopped_step, r.best_step, r.mi_bits)
+    for t, split in enumerate(splits):
+        for o in objectives:
+            if o.estimator == LMI:
+                queries = split.queries(ps)
+                grid, epochs = lmi_pmi_grid(*arrays[t], queries, queries, lmi_settings(p), seeds[t])
+                outcomes[t][o.label] = _scored(o.label, grid, split.labels, epochs, None, float("nan"))
+    return [[per_trial[o.label] for o in objectives] for per_trial in outcomes]
 
 
 def _scored(label: str, grid: np.ndarray, labels: np.ndarray, steps: int, best: int | None, mi_bits: float) -> Outcome:

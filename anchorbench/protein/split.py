@@ -2,7 +2,9 @@
 
 Fixed: held-out proteins are drawn WITHOUT replacement from a seeded generator (the reference used an unseeded
 ``np.random.choice(prots, 170)`` with replacement); whitening uses training rows only (the fit core computes it
-from ``x_train``/``y_train``, which never contain a held-out protein); duplicate pairs are dropped at load.
+from ``x_train``/``y_train``, which never contain a held-out protein); the early-stopping rows exclude the pairs of
+two held-out proteins (the query grid's positives; the reference's validation rows were every pair touching a
+held-out protein); duplicate pairs are dropped at load.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ class TrialSplit:
 
     held_out: np.ndarray  # [h] protein indices, distinct, in draw order
     train_rows: np.ndarray  # pair indices with neither protein held out
-    val_rows: np.ndarray  # pair indices touching a held-out protein (early stopping only)
-    labels: np.ndarray  # [h, h] bool: (held_out[a] -> held_out[b]) is listed
+    val_rows: np.ndarray  # pair indices with exactly one held-out protein (early stopping only)
+    labels: np.ndarray  # [h, h] bool: (held_out[a] -> held_out[b]) is listed: the AUROC's positives
 
     def arrays(self, ps: ProteinSet) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """x_train, y_train, x_val, y_val: source and target embeddings of the rows, ``[rows, d]``."""
@@ -47,12 +49,14 @@ def draw_held_out(proteins: np.ndarray, n_held: int, rng: np.random.Generator) -
 
 
 def split_pairs(ps: ProteinSet, held_out: np.ndarray, rows: np.ndarray | None = None) -> TrialSplit:
-    """Split pair ``rows`` (default all) by ``held_out``: train = untouched pairs, val = pairs touching it."""
+    """Split pair ``rows`` (default all) by ``held_out``: train = pairs with neither protein held out, val = pairs
+    with exactly one. A pair of two held-out proteins is a positive of the query grid: it is in neither part, so
+    early stopping never sees the pairs the AUROC is scored on."""
     rows = np.arange(ps.n_pairs) if rows is None else rows
     held = np.zeros(ps.n_proteins, bool)
     held[held_out] = True
-    touches = held[ps.src[rows]] | held[ps.dst[rows]]
-    return TrialSplit(held_out, rows[~touches], rows[touches], ps.listed(held_out, held_out))
+    touched = held[ps.src[rows]].astype(int) + held[ps.dst[rows]]  # held-out proteins in each pair: 0, 1 or 2
+    return TrialSplit(held_out, rows[touched == 0], rows[touched == 1], ps.listed(held_out, held_out))
 
 
 def outer_split(ps: ProteinSet, n_held: int, seed: int, trial: int) -> TrialSplit:

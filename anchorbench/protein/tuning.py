@@ -1,19 +1,22 @@
-"""Optuna objective for InfoNCE-anchor's nu and critic width, scored by AUROC on training proteins only.
+"""Optuna objective of the protein tuning: each tuned objective's critic width (and nu where it takes one), scored by
+AUROC on training proteins only.
 
-The tuning split: the outer trial 0's training pairs, split again by holding out ``held_out`` of the proteins
-that appear in them (``split.inner_split``). The outer held-out proteins never appear, neither as rows nor as
-queries. One fixed inner split serves every Optuna trial, so their AUROCs are comparable. The tuned values are
-used in every outer trial; only trial 0 is strictly untouched by them (the other trials' held-out proteins can
-be among the tuning proteins), which the README states.
+The tuning split: the outer trial 0's training pairs, split again by holding out ``held_out`` of the proteins that
+appear in them (``split.inner_split``); the outer held-out proteins never appear, neither as rows nor as queries.
+One fixed inner split serves every Optuna trial, so their AUROCs are comparable. Every critic objective is tuned
+with the same study budget, or none is (``protein_tune.objectives``); the protein stage then reports each tuned
+objective beside its untuned row. Only outer trial 0 is strictly untouched by the tuned values (the other trials'
+held-out proteins can be among the tuning proteins).
 """
 
 from __future__ import annotations
 
 import optuna
 
+import estimators
 from anchorbench.experiment import Diverged, Log, Study, TrialResult
 from anchorbench.protein.dataset import ProteinSet
-from anchorbench.protein.protocol import TUNED, Objective, run_trial, train_settings
+from anchorbench.protein.protocol import Objective, run_trials, train_settings
 from anchorbench.protein.split import TrialSplit, inner_split, outer_split
 
 
@@ -22,23 +25,31 @@ def tuning_split(ps: ProteinSet, params) -> TrialSplit:
     return inner_split(ps, outer_split(ps, p.held_out, p.seed, 0), p.held_out, p.seed, 0)
 
 
-def objective_for(load, params):
-    """``objective(trial, log) -> inner AUROC`` (maximised); ``load()`` gives the dataset (read once, on first use)."""
+def study_key(dataset: str, objective: str) -> str:
+    """The key of one study in ``best_params.json``: ``<dataset>-<objective label>``."""
+    return f"{dataset}-{objective}"
+
+
+def objective_for(load, label: str, params):
+    """``objective(trial, log) -> inner AUROC`` (maximised) of the objective ``label``; ``load()`` gives the dataset
+    (read once, on first use)."""
     p, t = params.protein, params.protein_tune
     settings = train_settings(p, max_steps=t.steps)
+    name, fixed = estimators.parse_label(label)
     cache: dict = {}
 
     def objective(trial: optuna.Trial, log: Log) -> TrialResult:
         if not cache:
-            cache["ps"] = ps = load()
-            cache["split"] = tuning_split(ps, params)
+            cache["ps"] = load()
+            cache["split"] = tuning_split(cache["ps"], params)
         ps, split = cache["ps"], cache["split"]
-        chosen = {"nu": trial.suggest_float("nu", *t.nu_range, log=True),
-                  "width": trial.suggest_categorical("width", list(t.widths))}
-        (outcome,) = run_trial(ps, split, [Objective(TUNED, TUNED, {"nu": chosen["nu"]}, chosen["width"])], p,
-                               seed=10_000 + trial.number, settings=settings)
+        hparams, width = dict(fixed), trial.suggest_categorical("width", list(t.widths))
+        if "nu" in estimators.hyperparameters(name) and "nu" not in fixed:
+            hparams["nu"] = trial.suggest_float("nu", *t.nu_range, log=True)
+        ((outcome,),) = run_trials(ps, [split], [10_000 + trial.number], [Objective(label, name, hparams, width)], p,
+                                   settings=settings)
         if outcome.status != "ok":
-            raise Diverged(f"{ps.name} tuning trial {trial.number}: {outcome.status} (diverged step "
+            raise Diverged(f"{ps.name} {label} tuning trial {trial.number}: {outcome.status} (diverged step "
                            f"{outcome.diverged_step})")
         return TrialResult(outcome.auroc, {"steps_trained": outcome.steps_trained})
 
@@ -46,6 +57,7 @@ def objective_for(load, params):
 
 
 def studies(params, load) -> list[Study]:
-    """One study per dataset (key: the dataset); ``load(name)`` reads a dataset."""
-    return [Study(name, params.protein_tune.study, "auroc", objective_for(lambda name=name: load(name), params),
-                  {"dataset": name, "estimator": TUNED}) for name in params.protein.datasets]
+    """One study per (dataset, tuned objective); ``load(name)`` reads a dataset."""
+    return [Study(study_key(d, label), params.protein_tune.study, "auroc",
+                  objective_for(lambda d=d: load(d), label, params), {"dataset": d, "objective": label})
+            for d in params.protein.datasets for label in params.protein_tune.objectives]

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.slow
 
 def _smoke_params(tmp_path) -> str:
     study = {"storage": f"sqlite:///{tmp_path / 'optuna.db'}", "study_name": "protein", "direction": "maximize"}
-    return str(smoke_params(tmp_path, protein_data={"datasets": ["ligand"]}, protein_tune={"study": study}))
+    critics = ["infonce_anchor", "js_plugin"]  # every critic objective is tuned, or none
+    return str(smoke_params(tmp_path, protein_data={"datasets": ["ligand"]}, protein={"objectives": [*critics, "lmi"]},
+                            protein_tune={"study": study, "objectives": critics}))
 
 
 def test_data_tune_train_write_every_output(prefect_harness, isolated):
@@ -34,8 +36,10 @@ def test_data_tune_train_write_every_output(prefect_harness, isolated):
     assert json.loads((isolated / "data/protein/manifest.json").read_text()) == manifest
 
     best = flows["tune"](params_path=params_path)
-    assert set(best["ligand"]) == {"nu", "width"} and best["ligand"]["width"] in t.widths
-    study = optuna.load_study(study_name="protein-ligand-smoke", storage=f"sqlite:///{isolated / 'optuna.db'}")
+    assert set(best) == {"ligand-infonce_anchor", "ligand-js_plugin"}
+    assert set(best["ligand-infonce_anchor"]) == {"nu", "width"} and set(best["ligand-js_plugin"]) == {"width"}
+    study = optuna.load_study(study_name="protein-ligand-infonce_anchor-smoke",
+                              storage=f"sqlite:///{isolated / 'optuna.db'}")
     assert study.direction == optuna.study.StudyDirection.MAXIMIZE and len(study.trials) == t.study.n_trials
 
     out = flows["train"](params_path=params_path)
@@ -44,12 +48,15 @@ def test_data_tune_train_write_every_output(prefect_harness, isolated):
         assert (res / name).stat().st_size > 0, name
     per_trial = pd.read_csv(res / "auroc.csv")
     assert "seconds" not in per_trial.columns  # no wall-clock value in a DVC output (dvc.lock would change)
-    assert set(per_trial.objective) == set(p.objectives) | {"oracle"}
-    assert len(per_trial) == p.trials * (len(p.objectives) + 1)
+    tuned = {"infonce_anchor (tuned)", "js_plugin (tuned)"}  # each beside its untuned row
+    assert set(per_trial.objective) == set(p.objectives) | tuned | {"bayes", "log_weight"}
+    assert len(per_trial) == p.trials * (len(p.objectives) + 2 + 2)
     ok = per_trial[per_trial.status == "ok"]
     assert ok.auroc.between(0, 1).all() and len(ok) >= len(per_trial) - 1
-    metrics = json.loads((res / "metrics.json").read_text())["auroc"]["ligand"]
-    assert metrics["oracle"]["auroc_mean"] > 0.8
+    metrics = json.loads((res / "metrics.json").read_text())
+    assert metrics["auroc"]["ligand"]["bayes"]["auroc_mean"] > 0.8
+    claim = {c["id"]: c for c in metrics["claims"]}["ligand:infonce_anchor>js_plugin"]
+    assert claim["n"] == p.trials and claim["verdict"] in ("reproduced", "contradicted", "not established")
     assert len(list((res / "trials" / "ligand").glob("trial_*.npz"))) == p.trials
 
     runs = mlflow.search_runs(experiment_names=["protein"])
@@ -64,7 +71,7 @@ def test_data_tune_train_write_every_output(prefect_harness, isolated):
     artifacts = {a.path for a in client.list_artifacts(out["mlflow_run_id"], "figures")}
     assert "figures/roc.png" in artifacts
     tune_runs = mlflow.search_runs(experiment_names=["protein_tune"])
-    assert (tune_runs["tags.role"] == "study").sum() == 1 and len(tune_runs) == 1 + t.study.n_trials
+    assert (tune_runs["tags.role"] == "study").sum() == 2 and len(tune_runs) == 2 * (1 + t.study.n_trials)
     assert tune_runs["tags.params_hash"].str.len().eq(12).all()  # every run tagged: an orphan can be closed
 
     async def artifact_keys():

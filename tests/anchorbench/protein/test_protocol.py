@@ -1,11 +1,11 @@
-"""One trial end to end at toy scale: every objective scores the grid; LMI through latentmi."""
+"""Trials end to end at toy scale: every objective scores every grid, trials batched; LMI through latentmi."""
 
 import numpy as np
 import pytest
 
 from anchorbench.config import parse_params
 from anchorbench.protein.lmi import LMISettings, lmi_pmi_grid
-from anchorbench.protein.protocol import objectives_for, run_trial, train_settings
+from anchorbench.protein.protocol import TUNED_SUFFIX, objectives_for, run_trials, train_settings
 from anchorbench.protein.split import outer_split
 from tests.anchorbench.protein._helpers import small_ligand
 
@@ -15,18 +15,22 @@ def smoke():
     return parse_params({"profile": "smoke", "mi_benchmark": {"estimators": ["nwj"]}}).protein
 
 
-def test_objectives_take_the_tuned_values_for_infonce_anchor_only(smoke):
-    objs = {o.label: o for o in objectives_for(smoke, {"nu": 0.5, "width": 64})}
-    assert objs["infonce_anchor"].hparams["nu"] == 0.5 and objs["infonce_anchor"].width == 64
-    assert objs["spherical"].hparams == {"parametrization": "pd"} and objs["spherical"].width == smoke.width
-    assert objs["js_plugin"].width == smoke.width and set(objs) == set(smoke.objectives)
+def test_a_tuned_objective_is_reported_beside_its_untuned_row(smoke):
+    objs = {o.label: o for o in objectives_for(smoke, {"infonce_anchor": {"nu": 0.5, "width": 64},
+                                                        "chi2": {"width": 128}})}
+    assert objs["infonce_anchor"].hparams == {} and objs["infonce_anchor"].width == smoke.width  # the paper's
+    tuned = objs["infonce_anchor" + TUNED_SUFFIX]
+    assert tuned.hparams == {"nu": 0.5} and tuned.width == 64 and objs["chi2" + TUNED_SUFFIX].width == 128
+    assert objs["spherical(parametrization=pd)"].hparams == {"parametrization": "pd"}
+    assert set(objs) == set(smoke.objectives) | {"infonce_anchor" + TUNED_SUFFIX, "chi2" + TUNED_SUFFIX}
 
 
-def test_run_trial_scores_every_objective(smoke):
+def test_run_trials_scores_every_objective_of_every_trial(smoke):
     ps = small_ligand()
-    split = outer_split(ps, smoke.held_out, 0, 0)
-    outcomes = run_trial(ps, split, objectives_for(smoke, None), smoke, seed=0)
-    assert [o.objective for o in outcomes] == list(smoke.objectives)
+    splits = [outer_split(ps, smoke.held_out, 0, t) for t in range(2)]
+    both = run_trials(ps, splits, [0, 1], objectives_for(smoke), smoke)
+    outcomes = both[0]
+    assert [o.objective for o in outcomes] == list(smoke.objectives) == [o.objective for o in both[1]]
     h = smoke.held_out
     for o in outcomes:
         assert o.status == "ok", o
@@ -34,11 +38,12 @@ def test_run_trial_scores_every_objective(smoke):
         assert 0.0 <= o.auroc <= 1.0 and o.steps_trained >= 1
     critics = [o for o in outcomes if o.objective != "lmi"]
     assert all(o.best_step is not None and o.best_step <= o.steps_trained <= smoke.max_steps for o in critics)
-    # same seed, same numbers, alone or batched with the other objectives: equal up to the rounding of the
-    # batched GEMMs (with several threads their blocking depends on how many runs share a module)
-    again = run_trial(ps, split, objectives_for(smoke, None)[:1], smoke, seed=0)
-    np.testing.assert_allclose(again[0].grid, outcomes[0].grid, rtol=1e-4, atol=1e-6)
-    assert again[0].auroc == pytest.approx(outcomes[0].auroc, abs=1e-3)
+    # same seed, same numbers, alone or batched with the other objectives and trials: equal up to the rounding of
+    # the batched GEMMs (with several threads their blocking depends on how many runs share a module)
+    ((again,),) = run_trials(ps, splits[:1], [0], objectives_for(smoke)[:1], smoke)
+    np.testing.assert_allclose(again.grid, outcomes[0].grid, rtol=1e-4, atol=1e-6)
+    assert again.auroc == pytest.approx(outcomes[0].auroc, abs=1e-3)
+    assert not np.allclose(both[1][0].grid[:5, :5], outcomes[0].grid[:5, :5])  # another trial: another fit
 
 
 def test_lmi_scores_new_pairs_against_training_latents_only():

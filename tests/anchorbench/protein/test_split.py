@@ -28,7 +28,20 @@ def test_training_rows_never_touch_a_held_out_protein():
         assert not held & set(ps.src[s.train_rows]) and not held & set(ps.dst[s.train_rows])
         touches = np.isin(ps.src[s.val_rows], s.held_out) | np.isin(ps.dst[s.val_rows], s.held_out)
         assert touches.all()
-        assert sorted(np.r_[s.train_rows, s.val_rows]) == list(range(ps.n_pairs))
+        both = np.isin(ps.src, s.held_out) & np.isin(ps.dst, s.held_out)  # the query grid's positives
+        assert sorted(np.r_[s.train_rows, s.val_rows, np.flatnonzero(both)]) == list(range(ps.n_pairs))
+
+
+def test_no_held_out_pair_is_an_early_stopping_row():
+    """The pairs of two held-out proteins are the AUROC's positives: early stopping must never see them."""
+    ps = small_ligand()
+    for trial in range(3):
+        s = outer_split(ps, 40, 0, trial)
+        both = np.isin(ps.src[s.val_rows], s.held_out) & np.isin(ps.dst[s.val_rows], s.held_out)
+        assert s.labels.sum() > 0 and not both.any()
+        listed = set(zip(ps.src[s.val_rows], ps.dst[s.val_rows]))
+        grid = {(i, j) for a, i in enumerate(s.held_out) for b, j in enumerate(s.held_out) if s.labels[a, b]}
+        assert not grid & listed
 
 
 def test_labels_and_queries_are_the_ordered_held_out_grid():

@@ -71,3 +71,29 @@ def test_saved_dataset_loads_back_identically(tmp_path):
 def test_missing_dataset_names_the_stage(tmp_path):
     with pytest.raises(FileNotFoundError, match="protein_data stage"):
         load(tmp_path, "kinase")
+
+
+def test_the_inclusion_model_matches_re_runs_of_the_generator():
+    """The Bayes reference's inclusion probabilities against Monte Carlo: the same proteins, the pair draw re-run
+    400 times; the frequencies agree to Monte Carlo error and the listed total is n_pairs."""
+    ps = synthetic.generate("ligand", scale=0.12)
+    n, n_pairs = ps.n_proteins, ps.n_pairs
+    everyone = np.arange(n)
+    p = ps.truth.inclusion(everyone, everyone)
+    assert p.sum() == pytest.approx(n_pairs, rel=1e-6) and p.min() >= 0 and p.max() <= 1
+    drawn, counts = synthetic.inclusion_counts(ps.truth, n_pairs, 400, seed=3)
+    freq = np.zeros(n * n)
+    freq[drawn] = counts / 400
+    se = np.sqrt(np.maximum(p.ravel() * (1 - p.ravel()), 1e-4) / 400)
+    assert np.mean(np.abs(freq - p.ravel()) < 4 * se) > 0.995
+    assert np.corrcoef(freq, p.ravel())[0, 1] > 0.99
+
+
+def test_the_bayes_reference_ranks_at_least_as_well_as_the_log_weight():
+    ps = synthetic.generate("ligand", scale=0.5)
+    bayes, weight = [], []
+    for trial in range(6):
+        s = outer_split(ps, 80, 0, trial)
+        bayes.append(auroc(ps.truth.inclusion(s.held_out, s.held_out), s.labels))
+        weight.append(auroc(ps.truth.log_weight(s.held_out, s.held_out), s.labels))
+    assert np.mean(bayes) >= np.mean(weight) - 1e-3
