@@ -9,12 +9,13 @@ per data version).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from anchorbench import names
+from anchorbench import names, stats
 from anchorbench.experiment import ChildRun, Experiment, Summary, markdown_table
 from anchorbench.io import manifest_version, write_frame, write_json
 from anchorbench.mi_benchmark import plots
@@ -23,7 +24,7 @@ from anchorbench.mi_benchmark.engine import Schedule
 from anchorbench.mi_benchmark.groups import run_group
 from anchorbench.mi_benchmark.plan import GroupSpec, plan_groups
 from anchorbench.mi_benchmark.pools import check_sources, load_pools, prepare_pools
-from anchorbench.mi_benchmark.summary import bias_variance, metrics_dict, per_run_levels
+from anchorbench.mi_benchmark.summary import bias_variance, claims, metrics_dict, per_run_levels
 from anchorbench.mi_benchmark.tuning import studies
 from anchorbench.resume import content_key, finished
 
@@ -90,10 +91,12 @@ class MIBenchmark(Experiment):
         table["effective_true_mi_bits"] = [effective.get(d, {}).get(b, np.nan)
                                            for d, b in zip(table.domain, table.level_bits)]
         table["bias_effective"] = table.bias + table.true_mi_bits - table.effective_true_mi_bits
+        per_run = per_run_levels(long, schedule)
+        metrics = metrics_dict(table, diverged, list(p.levels_bits)) | {"claims": claims(per_run, p.batch_size)}
         files = {"estimates": write_frame(out / "estimates.parquet", long),
                  "summary": write_frame(out / "summary.csv", table),
-                 "per_run": write_frame(out / "per_run.csv", per_run_levels(long, schedule)),
-                 "metrics": write_json(out / "metrics.json", metrics_dict(table, diverged, list(p.levels_bits))),
+                 "per_run": write_frame(out / "per_run.csv", per_run),
+                 "metrics": write_json(out / "metrics.json", metrics),
                  "figure1": out / "figure1.png", "bias_variance": out / "bias_variance.png"}
         plots.figure1(long, files["figure1"], p.batch_size)
         plots.bias_variance_plot(table, files["bias_variance"])
@@ -145,7 +148,8 @@ class MIBenchmark(Experiment):
         return "\n".join([f"## MI benchmark: bias (bits) per true-MI level (profile `{params.profile}`)", "",
                           f"mean |bias| {h[names.ABS_ERROR_BITS]:.3f} bits; diverged runs {h['diverged_runs']:.0f}; "
                           f"mean throughput {h['run_steps_per_second']:.0f} run-steps/s; MLflow parent run "
-                          f"`{run_id}`.", "", markdown_table(table, 2)])
+                          f"`{run_id}`.", "", markdown_table(table, 2), "", "### Claims", "",
+                          stats.markdown_table(json.loads(Path(summary.files["metrics"]).read_text())["claims"])])
 
 
 EXPERIMENT = MIBenchmark()

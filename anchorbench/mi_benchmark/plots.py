@@ -63,7 +63,9 @@ def figure1(long: pd.DataFrame, path: Path, batch_size: int, smooth_span: int = 
 
 
 def bias_variance_plot(table: pd.DataFrame, path: Path) -> None:
-    """Bias (points) with +-SD bars vs true MI, one panel per domain/critic, one line per estimator."""
+    """Bias (points) with +-SD bars vs true MI, one panel per domain/critic, one line per estimator. The bias axis
+    is symmetric-log (linear within +-1 bit): estimators that collapse (tens of bits) stay on the panel without
+    squashing the others' sub-bit differences."""
     panels = table[["domain", "critic"]].drop_duplicates().values.tolist()
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
     estimators = list(dict.fromkeys(table["estimator"]))
@@ -74,9 +76,10 @@ def bias_variance_plot(table: pd.DataFrame, path: Path) -> None:
             e = d[d.estimator == est]
             ax.errorbar(e.true_mi_bits + off, e.bias, yerr=e.sd, fmt="o-", ms=3, lw=1, capsize=2, label=est)
         ax.axhline(0, color="k", lw=0.8)
+        ax.set_yscale("symlog", linthresh=1.0, linscale=1.5)
         ax.set_title(f"{domain} / {critic}", fontsize=10)
         ax.set_xlabel("true MI (bits)")
-        ax.set_ylabel("bias (bits), bars: SD")
+        ax.set_ylabel("bias (bits; symlog, linear in +-1), bars: SD")
     axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
     save_figure(fig, path, dpi=110)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from anchorbench import stats
 from anchorbench.mi_benchmark.engine import GroupResult, Schedule
 
 LONG_COLUMNS = ["domain", "estimator", "critic", "seed", "step", "true_mi_bits", "estimate_bits"]
@@ -85,3 +86,33 @@ def metrics_dict(table: pd.DataFrame, diverged: list[dict], levels_bits: list[fl
         if effective is not None and np.isfinite(effective):  # IMDB-BERT: classes not perfectly separable
             slot[level] |= {"effective_true_mi_bits": clean(effective), "bias_effective": clean(row.bias_effective)}
     return {"levels": out, "diverged_runs": diverged}
+
+
+ANCHOR = "infonce_anchor"
+MARGIN_BITS = 0.05  # a smaller |bias| difference is not an ordering (another CPU's rounding moves biases this much)
+
+
+def claims(per_run: pd.DataFrame, batch_size: int) -> list[dict]:
+    """The MI benchmark's claims, each computed from the per-run level means (``per_run_levels``), paired over
+    seeds and Holm-corrected together (``anchorbench.stats``): per (domain, critic, level), InfoNCE-anchor has the
+    smallest |bias| of all estimators (every pairwise |bias| difference > MARGIN_BITS), and InfoNCE's estimate
+    stays below its bound log2 B."""
+    runs = per_run[~per_run.diverged].assign(abs_bias=lambda d: (d["mean"] - d.true_mi_bits).abs())
+    out = []
+    for (domain, critic, level), g in runs.groupby(["domain", "critic", "true_mi_bits"]):
+        by = g.pivot_table(index="seed", columns="estimator", values="abs_bias")
+        where = f"{domain} / {critic} at {level:g} bits"
+        if ANCHOR in by and len(by.columns) > 1:
+            rivals = [stats.paired(by[e].to_numpy(), by[ANCHOR].to_numpy(), margin=MARGIN_BITS)
+                      for e in by.columns if e != ANCHOR]
+            out.append(stats.Claim(f"{domain}:{critic}:{level:g}bits:anchor_smallest_abs_bias",
+                                   f"InfoNCE-anchor has the smallest |bias| of {len(by.columns)} estimators, {where}",
+                                   "mean paired difference of |bias| (bits) to the closest rival, rival - anchor",
+                                   stats.all_of(rivals)))
+        infonce = g[g.estimator == "infonce"]["mean"].to_numpy()
+        if len(infonce):
+            out.append(stats.Claim(f"{domain}:{critic}:{level:g}bits:infonce_below_log_b",
+                                   f"InfoNCE stays below log2 B = {np.log2(batch_size):.2f} bits, {where}",
+                                   "mean of log2 B - InfoNCE estimate (bits)",
+                                   stats.one_sample(infonce, float(np.log2(batch_size)), side="below")))
+    return stats.to_json(stats.decide(out))

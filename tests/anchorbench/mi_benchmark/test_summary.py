@@ -4,6 +4,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from anchorbench.mi_benchmark.engine import GroupResult, RunSpec, Schedule
@@ -59,3 +60,25 @@ def test_effective_truth_goes_into_metrics():
     table["bias_effective"] = table.bias + table.true_mi_bits - table.effective_true_mi_bits
     m = metrics_dict(table, [], [2.0, 4.0])["levels"]["imdb_bert"]["joint"]["nwj"]["2bits"]
     assert m["effective_true_mi_bits"] == 1.8 and m["bias_effective"] == pytest.approx(0.2)
+
+
+def _per_run(abs_bias: dict[str, list[float]], level: float = 4.0) -> pd.DataFrame:
+    rows = [{"domain": "gaussian", "critic": "joint", "estimator": e, "seed": s, "level": 0, "true_mi_bits": level,
+             "mean": level + b, "sd": 0.1, "diverged": False} for e, bs in abs_bias.items() for s, b in enumerate(bs)]
+    return pd.DataFrame(rows)
+
+
+def test_claims_are_computed_with_their_n_and_verdict():
+    from anchorbench.mi_benchmark.summary import claims
+
+    clear = _per_run({"infonce_anchor": [0.01, -0.02, 0.0, 0.02, -0.01], "nwj": [-1.0, -1.1, -0.9, -1.05, -0.95],
+                      "infonce": [-2.0, -2.1, -1.9, -2.2, -2.0]})
+    by_id = {c["id"]: c for c in claims(clear, batch_size=64)}
+    smallest = by_id["gaussian:joint:4bits:anchor_smallest_abs_bias"]
+    assert smallest["verdict"] == "reproduced" and smallest["n"] == 5
+    assert by_id["gaussian:joint:4bits:infonce_below_log_b"]["verdict"] == "reproduced"  # 2 bits < log2 64
+    two_seeds = _per_run({"infonce_anchor": [0.3, -0.2], "nwj": [-0.4, 0.1]})
+    (only,) = claims(two_seeds, batch_size=64)
+    assert only["verdict"] == "not established" and only["n"] == 2
+    worse = _per_run({"infonce_anchor": [1.0, 1.1, 0.9, 1.05, 0.95], "nwj": [0.0, 0.01, -0.01, 0.02, 0.0]})
+    assert claims(worse, batch_size=64)[0]["verdict"] == "contradicted"
