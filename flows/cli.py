@@ -128,6 +128,22 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_docs(args) -> int:
+    from anchorbench import generated
+
+    if args.check:
+        stale = generated.stale()
+        if stale:
+            print(f"anchorbench: error: generated tables disagree with results/ in {', '.join(stale)}: run "
+                  "`anchorbench docs`", file=sys.stderr)
+            return 1
+        print("generated tables agree with results/")
+        return 0
+    changed = generated.write()
+    print("rewrote " + (", ".join(changed) if changed else "nothing (every page agrees with results/)"))
+    return 0
+
+
 def cmd_estimators(args) -> int:
     import estimators
 
@@ -182,6 +198,12 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--format", choices=["markdown", "csv"], default="markdown")
     compare.add_argument("--out", help="also write the table to this file")
     compare.set_defaults(fn=cmd_compare)
+
+    docs = sub.add_parser("docs", help="rewrite the README/docs tables generated from results/*/metrics.json",
+                          description="Rewrite every <!-- generated: <experiment>/<table> --> block of README.md "
+                                      "and docs/*.md from the committed results (--check: only report).")
+    docs.add_argument("--check", action="store_true", help="exit 1 if a page disagrees with the results")
+    docs.set_defaults(fn=cmd_docs)
 
     est = sub.add_parser("estimators", help="list the registered estimators (PMI: the critic identifies it)")
     est.set_defaults(fn=cmd_estimators)

@@ -179,6 +179,17 @@ class Bmi(Experiment):
                                   names.WITHIN_10PCT: float(r.within)},
                          status="ok" if np.isfinite(r.mi_nats) else "diverged") for r in est.itertuples()]
 
+    def tables(self, metrics: dict) -> dict[str, str]:
+        """``counts``: tasks within 10 % (or 0.05 nat) per estimator, size and data seed; ``families``: per family
+        [within / total] over sizes and seeds."""
+        rows = [{"estimator": name, "N": n, **{f"seed {k}": f"{v}/{metrics['tasks'][n]}" for k, v in seeds.items()}}
+                for name, by_n in metrics["within"].items() for n, seeds in by_n.items()]
+        families = sorted({f for by in metrics["per_family"].values() for f in by})
+        fam = [{"estimator": name, **{f: "{}/{}".format(*by[f]) if f in by else "" for f in families}}
+               for name, by in metrics["per_family"].items()]
+        return {"counts": pd.DataFrame(rows).to_markdown(index=False),
+                "families": pd.DataFrame(fam).to_markdown(index=False)}
+
     def report(self, params, summary: Summary, run_id: str) -> str:
         s = pd.read_csv(summary.files["summary"])
         table = s.pivot_table(index=["n", "family", "task", "truth_nats"], columns="estimator", values="mean_nats",

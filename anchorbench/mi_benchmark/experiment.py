@@ -140,6 +140,18 @@ class MIBenchmark(Experiment):
                                 "diverged" if key in dead else "ok"))
         return out
 
+    def tables(self, metrics: dict) -> dict[str, str]:
+        """``bias``: bias (SD) in bits per estimator and level, one table per domain / critic; and the claims."""
+        parts = []
+        for domain, critics in metrics["levels"].items():
+            for critic, ests in critics.items():
+                levels = list(next(iter(ests.values())))
+                cell = lambda v: "diverged" if v["bias"] is None else f"{v['bias']:+.2f} ({v['sd']:.2f})"  # noqa: E731
+                rows = [{"estimator": e, **{lvl: cell(v) for lvl, v in by.items()}} for e, by in ests.items()]
+                parts += [f"**{domain} / {critic}**: bias (SD) in bits at each true MI", "",
+                          pd.DataFrame(rows, columns=["estimator", *levels]).to_markdown(index=False), ""]
+        return super().tables(metrics) | {"bias": "\n".join(parts).strip()}
+
     def report(self, params, summary: Summary, run_id: str) -> str:
         table = pd.read_csv(summary.files["summary"]).pivot_table(
             index=["domain", "critic", "estimator"], columns="level_bits", values="bias").reset_index()

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import estimators
 from anchorbench import names, stats
 from anchorbench.experiment import ChildRun, Experiment, Summary, markdown_table
 from anchorbench.io import write_frame, write_json
@@ -24,7 +25,7 @@ from anchorbench.protein import plots
 from anchorbench.protein.dataset import load, save
 from anchorbench.protein.evaluate import auroc, summarise
 from anchorbench.protein.prepare import build, describe
-from anchorbench.protein.protocol import objectives_for, run_trials
+from anchorbench.protein.protocol import TUNED_SUFFIX, objectives_for, run_trials
 from anchorbench.protein.split import outer_split
 from anchorbench.protein.tuning import studies, study_key
 
@@ -159,6 +160,17 @@ class Protein(Experiment):
                                     metrics={k: v for k, v in metrics.items() if v is not None}, status=row["status"]))
         return out
 
+    def tables(self, metrics: dict) -> dict[str, str]:
+        """``auroc``: AUROC mean ± SD (trials) per objective and dataset, references last; and the claims."""
+        cells: dict[str, dict[str, str]] = {}
+        for dataset, objectives in metrics["auroc"].items():
+            for objective, m in objectives.items():
+                cell = f"{m['auroc_mean']:.3f} ± {m['auroc_sd']:.3f} ({m['trials']})" if m["auroc_mean"] else "failed"
+                cells.setdefault(objective, {})[dataset] = cell
+        order = [o for o in cells if o not in REFERENCES] + [o for o in REFERENCES if o in cells]
+        frame = pd.DataFrame([{"objective": o, "paper's name": _display(o), **cells[o]} for o in order])
+        return super().tables(metrics) | {"auroc": frame.fillna("").to_markdown(index=False)}
+
     def report(self, params, summary: Summary, run_id: str) -> str:
         s = pd.read_csv(summary.files["summary"])
         s["cell"] = [("failed" if pd.isna(m) else f"{m:.3f} ± {sd:.3f} ({n})")
@@ -171,6 +183,15 @@ class Protein(Experiment):
                           f"mean ± SD over trials (scored trials); MLflow parent run `{run_id}`.", "",
                           markdown_table(table.reindex(order).reset_index()), "", "### Claims", "",
                           stats.markdown_table(claims_)])
+
+
+def _display(objective: str) -> str:
+    """The paper's name of a table row (an estimator label, "lmi", a reference, or "<label> (tuned)")."""
+    base = objective.removesuffix(TUNED_SUFFIX)
+    if base in REFERENCES:
+        return {"bayes": "Bayes ranking (reference)", "log_weight": "true log-weight (reference)"}[base]
+    name = "LMI" if base == "lmi" else estimators.paper_name(base)
+    return name + (" (tuned)" if objective != base else "")
 
 
 def claims(per_trial: pd.DataFrame) -> list[dict]:
