@@ -181,6 +181,11 @@ class Experiment(abc.ABC):
     def children(self, params: Params, results: list[dict]) -> list[ChildRun]:
         """The MLflow child runs of the train stage."""
 
+    def view_columns(self, params: Params) -> tuple[list[str], list[str]]:
+        """The MLflow runs table's columns for comparing this experiment's child runs: (metric names, tag names).
+        Metrics should use the shared names of ``anchorbench.names`` (default: none)."""
+        return [], []
+
     def parent_params(self, params: Params) -> dict[str, Any]:
         """MLflow params of the train stage's parent run: the train section's scalar settings."""
         section = self.section(params, "train").model_dump(mode="json")

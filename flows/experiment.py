@@ -72,9 +72,10 @@ def train_stage(exp: Experiment, params_path: str) -> dict:
                             unmapped(manifest_version(exp.data_dir())), unmapped(code_version()))
     results = [f.result() for f in futures]
     summary = summarise_task(exp.key, params, results)
-    run_id = track_task(exp.key, params, results, summary, str(runtime.flow_run.id))
-    create_markdown_artifact(key=exp.flow_name("train"), markdown=exp.report(params, summary, run_id))
-    return {"files": summary.files, "headline": summary.headline, "mlflow_run_id": run_id}
+    run_id, view = track_task(exp.key, params, results, summary, str(runtime.flow_run.id))
+    compare = f"\n\nCompare the runs in `mlflow ui`: `<mlflow address>/{view}`."
+    create_markdown_artifact(key=exp.flow_name("train"), markdown=exp.report(params, summary, run_id) + compare)
+    return {"files": summary.files, "headline": summary.headline, "mlflow_run_id": run_id, "mlflow_view": view}
 
 
 STAGE_FUNCTIONS = {"data": data_stage, "tune": tune_stage, "train": train_stage}

@@ -102,13 +102,15 @@ def summarise_task(key: str, params: Params, results: list[dict]) -> Summary:
 
 
 @task(name="track", task_run_name="{key}-track", retries=2, retry_delay_seconds=[2, 10])
-def track_task(key: str, params: Params, results: list[dict], summary: Summary, flow_run: str) -> str:
-    """The train stage in MLflow: a parent run (params, headline metrics, files) and the adapter's child runs;
-    retried on a store hiccup. Returns the parent's run id."""
+def track_task(key: str, params: Params, results: list[dict], summary: Summary, flow_run: str) -> tuple[str, str]:
+    """The train stage in MLflow: a parent run (params, headline metrics, files), the adapter's child runs and
+    the comparison view of its headline columns; retried on a store hiccup. Returns the parent's run id and the
+    view's URL (relative to the MLflow UI's address)."""
     exp = experiments.get(key)
     tags = tracking.base_tags(exp.params_hash(params), profile=params.profile, prefect_flow_run=flow_run)
     return tracking.log_stage(names.experiment(key), f"{exp.cli_name}-{params.profile}", tags,
-                              exp.parent_params(params), summary, exp.children(params, results))
+                              exp.parent_params(params), summary, exp.children(params, results),
+                              exp.view_columns(params))
 
 
 def tuned_values(key: str, params: Params) -> dict:

@@ -8,6 +8,7 @@ runs of a killed process as KILLED, whichever experiment or stage it was.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import socket
@@ -15,6 +16,7 @@ import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 import mlflow
 from mlflow.entities import Metric
@@ -26,6 +28,10 @@ from anchorbench.resume import alive
 TAG_HOST, TAG_PID = "host", "pid"  # the process that opened a run: a RUNNING run of a dead pid was killed
 # The experiment tag MLflow 3's UI reads to choose its view: the runs table, not the GenAI overview (traces).
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+# A view of the runs table stored on the experiment (MLflow's shared view state, opened by `?viewStateShareKey=`):
+# the experiment's headline metric and tag columns, the newest stage run expanded to show its children.
+VIEW_KEY = "anchorbench"
+VIEW_TAG = "mlflow.sharedViewState." + VIEW_KEY
 
 
 def use_experiment(name: str) -> str:
@@ -103,11 +109,28 @@ def _log_series(run_id: str, series: dict[str, list[tuple[int, float]]]) -> None
         client.log_batch(run_id, metrics=batch[i:i + 1000])
 
 
+def view_url(experiment_id: str) -> str:
+    """Where ``mlflow ui`` shows the comparison view (``set_view``) of an experiment, relative to its address."""
+    return f"#/experiments/{experiment_id}/runs?{urlencode({'viewStateShareKey': VIEW_KEY})}"
+
+
+def set_view(experiment_id: str, parent_run_id: str, metrics: list[str], tags: list[str]) -> str:
+    """Store the experiment's comparison view: ``metrics`` and ``tags`` as columns (sorted by the first metric),
+    ``parent_run_id``'s children shown. Returns its URL (``view_url``)."""
+    state = {"selectedColumns": [f"metrics.`{m}`" for m in metrics] + [f"tags.`{t}`" for t in tags],
+             "runsExpanded": {parent_run_id: True}}
+    if metrics:
+        state |= {"orderByKey": f"metrics.`{metrics[0]}`", "orderByAsc": True}
+    mlflow.MlflowClient().set_experiment_tag(experiment_id, VIEW_TAG, json.dumps(state))
+    return view_url(experiment_id)
+
+
 def log_stage(experiment: str, run_name: str, tags: dict[str, str], params: dict, summary: Summary,
-              children: list[ChildRun]) -> str:
+              children: list[ChildRun], view: tuple[list[str], list[str]] = ([], [])) -> tuple[str, str]:
     """One parent run for a training stage's flow run (params, headline metrics, files) and a nested child per
-    ``ChildRun``; returns the parent's run id."""
-    use_experiment(experiment)
+    ``ChildRun``, then the experiment's comparison view (``view``: metric and tag columns). Returns the parent's run
+    id and the view's URL."""
+    experiment_id = use_experiment(experiment)
     with mlflow.start_run(run_name=run_name, tags=tags | {names.TAG_ROLE: names.ROLE_STAGE}) as parent:
         mlflow.log_params(params)
         mlflow.log_metrics(finite(summary.headline))
@@ -119,7 +142,7 @@ def log_stage(experiment: str, run_name: str, tags: dict[str, str], params: dict
                     mlflow.log_params(child.params)
                 mlflow.log_metrics(finite(child.metrics))
                 _log_series(run.info.run_id, child.series)
-        return parent.info.run_id
+    return parent.info.run_id, set_view(experiment_id, parent.info.run_id, *view)
 
 
 @contextmanager

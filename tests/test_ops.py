@@ -105,10 +105,15 @@ def test_prefect_server_serves_schedules_and_runs_a_deployment(tmp_path, data_mi
             browse(f"http://127.0.0.1:{port}/runs", "prefect-ui-runs")
 
 
-def test_mlflow_server_round_trip_and_compare(tmp_path, monkeypatch):
+def test_mlflow_server_round_trip_compare_and_the_runs_view(tmp_path, monkeypatch):
+    """A training stage logged as the flows log it, through a server: `anchorbench compare` reads it back, and the
+    experiment opens on its runs table (not MLflow 3's GenAI overview), in a view whose columns are the headline
+    metrics under their shared names, with the stage run's children shown."""
     import mlflow
 
+    from anchorbench.experiment import ChildRun, Summary
     from anchorbench.mi_benchmark.compare import comparison_table
+    from tasks.tracking import base_tags, log_stage
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -118,24 +123,25 @@ def test_mlflow_server_round_trip_and_compare(tmp_path, monkeypatch):
            "--artifacts-destination", str(tmp_path / "art")]
     with background(cmd, env, tmp_path / "mlflow.log", health=f"{url}/health"):
         monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
-        mlflow.set_tracking_uri(url)
-        mlflow.set_experiment("mi_benchmark")
-        with mlflow.start_run(run_name="mi-benchmark-test", tags={"role": "stage"}) as parent:
-            for est, bias in (("nwj", -0.5), ("infonce_anchor", 0.1)):
-                for seed in (0, 1):
-                    tags = {"domain": "gaussian", "critic": "joint", "estimator": est, "seed": str(seed)}
-                    with mlflow.start_run(run_name=f"gaussian-joint-{est}-s{seed}", nested=True, tags=tags):
-                        mlflow.log_metrics({"bias_2bits": bias + seed * 0.1, "mean_2bits": 2 + bias})
-        back = mlflow.get_run(parent.info.run_id)
-        assert back.data.tags["role"] == "stage"
-        table = comparison_table()  # newest benchmark run, through the server
+        children = [ChildRun(f"gaussian-joint-{est}-s{seed}", {"domain": "gaussian", "critic": "joint",
+                                                               "estimator": est, "seed": str(seed)},
+                             {"width": 64}, {"bias_2bits": bias + seed * 0.1, "mean_2bits": 2 + bias,
+                                             "abs_error_bits": abs(bias + seed * 0.1)})
+                    for est, bias in (("nwj", -0.5), ("infonce_anchor", 0.1)) for seed in (0, 1)]
+        parent, view = log_stage("mi_benchmark", "mi-benchmark-test", base_tags("p"), {"steps": 10},
+                                 Summary({}, {"abs_error_bits": 0.3}), children,
+                                 (["abs_error_bits", "bias_2bits"], ["estimator", "seed"]))
+        assert mlflow.get_run(parent).data.tags["role"] == "stage"
+        experiment = mlflow.get_experiment_by_name("mi_benchmark")
+        assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+        table = comparison_table()  # newest stage run, through the server
         table = table.set_index(["domain", "critic", "estimator"])
         assert table.loc[("gaussian", "joint", "nwj"), "2 bits"] == pytest.approx(-0.45)
         assert table.loc[("gaussian", "joint", "infonce_anchor"), "2 bits"] == pytest.approx(0.15)
         require_chromium()
-        exp = mlflow.get_experiment_by_name("mi_benchmark").experiment_id
-        dom = browse(f"{url}/#/experiments/{exp}/runs", "mlflow-ui-runs")
-        assert "mi-benchmark-test" in dom
+        dom = browse(f"{url}/{view}", "mlflow-ui-runs")
+        assert "Training runs" in dom and "abs_error_bits" in dom and "bias_2bits" in dom
+        assert "gaussian-joint-infonce_anchor-s1" in dom  # the stage run's children are shown
 
 
 def test_dask_runner_matches_the_default_runner(tmp_path, monkeypatch):

@@ -22,10 +22,12 @@ import pandas as pd
 from anchorbench import names
 from anchorbench.bmi import plots
 from anchorbench.bmi.config import DEFAULT_ESTIMATOR
+from anchorbench.engine import LOG2E
 from anchorbench.experiment import ChildRun, Experiment, Summary, markdown_table
 from anchorbench.io import write_frame, write_json
 
 SCRIPTS = Path(__file__).parent
+RUN_TAGS = ("task", "family", "n", "estimator", "data_seed")
 REL_TOL, ABS_TOL = 0.10, 0.05  # an estimate is right when within 10 % of the truth or 0.05 nat of it
 TARGET = 36  # of the 40 tasks, per data seed: the bar `anchorbench estimate` must meet with no flags
 
@@ -170,13 +172,17 @@ class Bmi(Experiment):
         headline["fit_seconds"] = float(sum(r["seconds"] for r in results))
         return Summary({k: str(v) for k, v in files.items()}, headline)
 
+    def view_columns(self, params) -> tuple[list[str], list[str]]:
+        return [names.ERROR_BITS, names.MI_BITS, names.TRUE_MI_BITS, names.WITHIN_10PCT], list(RUN_TAGS)
+
     def children(self, params, results: list[dict]) -> list[ChildRun]:
         est = self._estimates(params, results, self.data_dir())
         return [ChildRun(f"{r.task}-n{r.n}-{r.estimator}-d{r.data_seed}",
                          {"task": r.task, "family": r.family, "n": str(r.n), "estimator": r.estimator,
                           "data_seed": str(r.data_seed)},
                          metrics={"mi_nats": r.mi_nats, "truth_nats": r.truth_nats, "error_nats": r.error_nats,
-                                  names.WITHIN_10PCT: float(r.within)},
+                                  names.MI_BITS: r.mi_nats * LOG2E, names.TRUE_MI_BITS: r.truth_nats * LOG2E,
+                                  names.ERROR_BITS: r.error_nats * LOG2E, names.WITHIN_10PCT: float(r.within)},
                          status="ok" if np.isfinite(r.mi_nats) else "diverged") for r in est.itertuples()]
 
     def tables(self, metrics: dict) -> dict[str, str]:

@@ -106,6 +106,10 @@ class MIBenchmark(Experiment):
                     "run_steps_per_second": float(np.mean([r["run_steps_per_second"] for r in results]))}
         return Summary({k: str(v) for k, v in files.items()}, headline)
 
+    def view_columns(self, params) -> tuple[list[str], list[str]]:
+        levels = [names.level_metric("bias", b) for b in params.mi_benchmark.levels_bits]
+        return [names.ABS_ERROR_BITS, *levels], list(RUN_TAGS)
+
     def children(self, params, results: list[dict]) -> list[ChildRun]:
         """A child per (domain, critic, estimator, seed): its settings, per-level mean / bias / SD, |bias| over
         the levels under the shared name, a downsampled estimate trace and its divergence state."""

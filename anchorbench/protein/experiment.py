@@ -148,6 +148,9 @@ class Protein(Experiment):
         headline = {f"{names.AUROC}_{d}": float(g.auroc.mean()) for d, g in ok.groupby("dataset")}
         return Summary({k: str(v) for k, v in files.items()}, headline)
 
+    def view_columns(self, params) -> tuple[list[str], list[str]]:
+        return [names.AUROC, names.MI_BITS], list(RUN_TAGS)
+
     def children(self, params, results: list[dict]) -> list[ChildRun]:
         out = []
         for res in results:
