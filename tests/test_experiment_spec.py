@@ -47,7 +47,9 @@ def test_every_tuning_section_embeds_one_study_block(key):
 
 @pytest.mark.parametrize("key", TUNED)
 def test_every_experiments_studies_have_the_heartbeat(key, tmp_path):
-    params = _params("smoke")
+    raw = REPO_PARAMS | {"profile": "smoke"}
+    critics = [o for o in raw["protein"]["objectives"] if o != "lmi"]
+    params = parse_params(raw | {"protein_tune": raw["protein_tune"] | {"objectives": critics}})  # protein: all
     specs = experiments.get(key).studies(params)
     assert specs and all(s.params == getattr(params, f"{key}_tune").study for s in specs)
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"

@@ -86,7 +86,7 @@ class Bmi(Experiment):
                       str(folder / "reference.csv"), "--seeds", *map(str, range(min(d.reference_seeds, d.seeds))),
                       "--estimators", *d.references], "bmi's KSG/CCA references")
             manifest = json.loads((folder / "manifest.json").read_text())
-            info["sizes"][n] = {"tasks": len(manifest["tasks"]), "seeds": manifest["seeds"],
+            info["sizes"][str(n)] = {"tasks": len(manifest["tasks"]), "seeds": manifest["seeds"],
                                 "versions": {k: manifest[k] for k in ("bmi", "jax", "numpy")}}
             print(f"bmi data n={n}: {len(manifest['tasks'])} tasks x {d.seeds} seeds sampled in {sampled:.0f} s")
         return info

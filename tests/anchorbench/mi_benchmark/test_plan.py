@@ -18,8 +18,8 @@ def test_runs_sharing_a_shape_share_a_group():
 
 
 def test_tuned_values_apply_per_critic_and_split_groups():
-    tuned = {"studies": {"separable": {"infonce_anchor": {"nu": 2.5, "temperature": 0.3, "width": 16}},
-                         "joint": {"infonce_anchor": {"nu": 0.5, "width": P.width}}}}
+    tuned = {"infonce_anchor-gaussian-separable": {"nu": 2.5, "temperature": 0.3, "width": 16},
+             "infonce_anchor-gaussian-joint": {"nu": 0.5, "width": P.width}}
     groups = plan_groups(P, tuned)
     sep = [g for g in groups if g.critic.type == "separable" and g.domain == "gaussian"]
     assert len(sep) == 2  # the tuned run got its own critic shape
@@ -32,10 +32,17 @@ def test_tuned_values_apply_per_critic_and_split_groups():
     assert joint[0].critic.temperature is None  # a joint critic has no temperature
 
 
-def test_use_tuned_false_ignores_them():
-    p = P.model_copy(update={"use_tuned": False})
-    groups = plan_groups(p, {"studies": {"joint": {"infonce_anchor": {"nu": 9.0}}}})
-    assert all(r.hparams == {} for g in groups for r in g.runs)
+def test_use_tuned_false_ignores_them(tmp_path, monkeypatch):
+    from anchorbench import paths
+    from anchorbench.io import write_json
+    from tasks.experiment import tuned_values
+
+    monkeypatch.setenv(paths.OUTPUTS_ENV, str(tmp_path))
+    write_json(tmp_path / "results/mi_benchmark/tune/best_params.json", {"infonce_anchor-gaussian-joint": {"nu": 9.0}})
+    params = parse_params({"mi_benchmark": {"estimators": ["infonce_anchor"]}})
+    assert tuned_values("mi_benchmark", params) == {"infonce_anchor-gaussian-joint": {"nu": 9.0}}
+    off = params.model_copy(update={"mi_benchmark": params.mi_benchmark.model_copy(update={"use_tuned": False})})
+    assert tuned_values("mi_benchmark", off) == {}
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
@@ -45,6 +52,5 @@ def test_explicit_precision_is_kept(precision):
 
 
 def test_group_names_are_readable():
-    assert sorted(g.name for g in plan_groups(P)) == ["gaussian-joint-w32-R4", "gaussian-separable-w32-R4",
-                                                      "mnist-joint-w32-R4", "mnist-separable-w32-R4"]
+    assert sorted(g.name for g in plan_groups(P)) == ["gaussian-joint-w32-R4", "gaussian-separable-w32-R4"]
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from anchorbench.io import write_manifest
 from anchorbench.mi_benchmark.pools import load_pools, prepare_pools
 from tests.anchorbench.mi_benchmark._helpers import write_fake_mirror
 
@@ -19,18 +20,19 @@ def test_round_trip_and_manifest(tmp_path):
     root = tmp_path / "mirror"
     images, labels, emb, text_labels = write_fake_mirror(root)
     out = tmp_path / "pools"
-    manifest = prepare_pools(out, str(root), ["gaussian", "mnist", "imdb_bert"])
-    assert set(manifest) == {"mnist", "imdb_bert"}  # gaussian needs no pool
+    manifest = write_manifest(out, prepare_pools(out, str(root), ["gaussian", "mnist", "imdb_bert"]), {})
+    pools_info = manifest["pools"]
+    assert set(pools_info) == {"mnist", "imdb_bert"}  # gaussian needs no pool
     assert json.loads((out / "manifest.json").read_text()) == json.loads(json.dumps(manifest))
     assert not list(out.glob("*.tmp"))  # atomic writes leave no temporaries
-    for name, entry in manifest.items():
-        assert entry["sha256"] == _hash(out / entry["file"])
+    for name, entry in pools_info.items():
+        assert manifest["files"][entry["file"]] == _hash(out / entry["file"])
         for src in entry["sources"]:
             assert src["sha256"] == _hash(root / src["path"]) and src["md5"] == _hash(root / src["path"], "md5")
     keep = labels < 2
-    assert manifest["mnist"]["per_class"] == np.bincount(labels[keep]).tolist()
-    assert manifest["mnist"]["shape"] == [int(keep.sum()), 28, 28]
-    assert manifest["imdb_bert"]["per_class"] == [200, 200] and manifest["imdb_bert"]["shape"] == [400, 8]
+    assert pools_info["mnist"]["per_class"] == np.bincount(labels[keep]).tolist()
+    assert pools_info["mnist"]["shape"] == [int(keep.sum()), 28, 28]
+    assert pools_info["imdb_bert"]["per_class"] == [200, 200] and pools_info["imdb_bert"]["shape"] == [400, 8]
     pools = load_pools(out)
     assert pools["mnist"]["images"].dtype == torch.uint8
     assert torch.equal(pools["mnist"]["images"], torch.from_numpy(images[keep]))
@@ -42,7 +44,7 @@ def test_corrupt_pool_and_missing_manifest(tmp_path):
     root = tmp_path / "mirror"
     write_fake_mirror(root)
     out = tmp_path / "pools"
-    prepare_pools(out, str(root), ["mnist"])
+    write_manifest(out, prepare_pools(out, str(root), ["mnist"]), {})
     (out / "mnist_pool.pt").write_bytes(b"corrupt")
     with pytest.raises(ValueError, match="manifest hash"):
         load_pools(out)
