@@ -13,7 +13,7 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from anchorbench import paths
+from anchorbench import experiments, paths
 
 
 @task(name="dvc-repro", task_run_name="dvc-repro-{targets}")
@@ -42,23 +42,14 @@ def stream(cmd: list[str], cwd: str, env: dict):
 
 
 def metrics_markdown(repo: Path) -> str:
-    """The MI benchmark's bias table (bits) per domain/critic/estimator and level, as markdown."""
-    path = repo / "results" / "mi_benchmark" / "metrics.json"
-    if not path.exists():
-        return "_no metrics yet_"
-    levels = json.loads(path.read_text())["levels"]
-    lines = []
-    for domain, critics in levels.items():
-        for critic, ests in critics.items():
-            cols = list(next(iter(ests.values())))
-            lines += [f"### {domain} / {critic}: bias (SD) in bits", "",
-                      "| estimator | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
-            for est, by_level in ests.items():
-                cells = [("diverged" if v["bias"] is None else f"{v['bias']:+.2f} ({v['sd']:.2f})")
-                         for v in by_level.values()]
-                lines.append(f"| {est} | " + " | ".join(cells) + " |")
-            lines.append("")
-    return "\n".join(lines)
+    """Every experiment's tables from its ``results/<key>/metrics.json`` (``Experiment.tables``), as markdown."""
+    parts = []
+    for key in experiments.REGISTRY:
+        path = repo / "results" / key / "metrics.json"
+        if path.exists():
+            tables = experiments.get(key).tables(json.loads(path.read_text()))
+            parts += [f"### {experiments.entry(key).title}", ""] + [f"{t}\n" for t in tables.values()]
+    return "\n".join(parts) if parts else "_no metrics yet_"
 
 
 @flow(name="anchorbench-pipeline", log_prints=True)

@@ -193,7 +193,10 @@ def _display(objective: str) -> str:
     base = objective.removesuffix(TUNED_SUFFIX)
     if base in REFERENCES:
         return {"bayes": "Bayes ranking (reference)", "log_weight": "true log-weight (reference)"}[base]
-    name = "LMI" if base == "lmi" else estimators.paper_name(base)
+    try:
+        name = "LMI" if base == "lmi" else estimators.paper_name(base)
+    except ValueError:  # not a label (a row of older results)
+        name = base
     return name + (" (tuned)" if objective != base else "")
 
 
