@@ -15,6 +15,15 @@ truth is known at every D. Each method estimates the MI from the same arrays wit
   its KSG on the 8-d latents), one call per seed.
 Reported: wall seconds for all seeds (the machine's threads; run it alone) and per seed, the mean estimate
 (bits), its SD over seeds, and the absolute error of the mean against the truth.
+
+``--vs-ksg`` (a second mode): the default ``anchorbench estimate X.npy Y.npy`` (no flags, 5 seeds) beside bmi's KSG
+ensemble (k = 5, 10, as anchorbench/bmi/reference.py runs it) on the same arrays, both timed as whole processes
+(imports included), alternating, ``--repeats`` times; prints the medians and the ratio, writes
+bench/results/fit_vs_ksg.{csv,md}. The arrays are one task/seed of a folder written by anchorbench/bmi/sample_tasks.py
+(``--bmi-data``, default $ANCHORBENCH_BMI_DATA) and KSG runs in bmi's venv (``--bmi-python``, default
+.venv-bmi/bin/python)::
+
+    python -m bench.bench_fit --vs-ksg --bmi-data /work/bmi-data --task multinormal-dense-5-5-0.5 --repeats 3
 """
 
 from __future__ import annotations
@@ -22,8 +31,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,6 +53,7 @@ from anchorbench.io import atomic_path, write_frame
 
 LATENT = 5
 RESULTS = "bench/results"
+REFERENCE = Path(__file__).parents[1] / "anchorbench/bmi/reference.py"
 
 
 def environment() -> str:
@@ -59,7 +76,9 @@ def make_data(n: int, dim: int, true_bits: float, seed: int = 0) -> tuple[np.nda
 
 
 def run_anchorbench(x, y, seeds: int, settings: TrainSettings, critic: dict) -> list[float]:
-    fit = fit_critic(x, y, estimator="infonce_anchor", critic=critic, seeds=seeds, settings=settings)
+    # the plain loop's protocol: 80/20 train/validation, readout on the validation rows, the registry's nu = 1
+    fit = fit_critic(x, y, estimator="infonce_anchor", hparams={"nu": 1.0, "K": settings.batch_size - 1},
+                     critic=critic, seeds=seeds, test_fraction=0.0, settings=settings)
     return fit.per_seed_bits
 
 
@@ -74,7 +93,7 @@ def _mlp(d_in: int, width: int, depth: int, embed: int) -> nn.Sequential:
 def run_plain_loop(x, y, seeds: int, settings: TrainSettings, critic: dict) -> list[float]:
     """One model per seed, trained in turn: what a user would write without the batched core."""
     est = estimators.build("infonce_anchor")
-    train, val = split_rows(len(x), 0.2, 0)
+    train, val, _ = split_rows(len(x), 0.2, 0)
     sx = Standardizer.fit("x", x[train].astype(np.float64), settings.clip)
     sy = Standardizer.fit("y", y[train].astype(np.float64), settings.clip)
     xt, yt, xv, yv = sx(x[train]), sy(y[train]), sx(x[val]), sy(y[val])
@@ -126,8 +145,61 @@ def run_lmi(x, y, seeds: int, epochs: int) -> list[float]:
     return out
 
 
+def timed(command: list[str]) -> tuple[float, str]:
+    """(wall seconds, stdout) of ``command`` run as a whole process; CalledProcessError if it fails."""
+    start = time.perf_counter()
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return time.perf_counter() - start, out
+
+
+def vs_ksg(args) -> int:
+    """Time the default ``anchorbench estimate`` and bmi's KSG on the same arrays, alternating; write the table."""
+    data = Path(args.bmi_data or os.environ.get("ANCHORBENCH_BMI_DATA", ""))
+    task = next(t for t in json.loads((data / "manifest.json").read_text())["tasks"] if t["id"] == args.task)
+    arrays = np.load(data / task["files"][f"seed{args.seed}"]["path"])
+    folder = Path(tempfile.mkdtemp())
+    for name in ("x", "y"):
+        np.save(folder / f"{name}.npy", arrays[name])
+    commands = {"anchorbench estimate (defaults)": [sys.executable, "-m", "flows.cli", "estimate",
+                                                   str(folder / "x.npy"), str(folder / "y.npy"), "--quiet"],
+                "bmi KSG (k = 5, 10)": [args.bmi_python, str(REFERENCE), "--data", str(data), "--out",
+                                       str(folder / "ksg.csv"), "--tasks", args.task, "--seeds", str(args.seed),
+                                       "--estimators", "ksg"]}
+    rows = []
+    for repeat in range(args.repeats):
+        for method, command in commands.items():
+            seconds, out = timed(command)
+            if method.startswith("anchorbench"):
+                nats = float(re.search(r"bits \(([-\d.]+) nats", out).group(1))
+            else:
+                nats = float(pd.read_csv(folder / "ksg.csv").mi_nats.iloc[0])
+            rows.append({"method": method, "repeat": repeat, "wall_seconds": round(seconds, 2),
+                         "mi_nats": round(nats, 4), "truth_nats": round(task["mi_nats"], 4)})
+            print(rows[-1], flush=True)
+    frame = pd.DataFrame(rows)
+    medians = frame.groupby("method", sort=False)[["wall_seconds", "mi_nats"]].median()
+    ratio = medians.wall_seconds.iloc[0] / medians.wall_seconds.iloc[1]
+    print(medians.to_string(), f"\nratio anchorbench / KSG (median wall seconds): {ratio:.2f}", flush=True)
+    out = f"{RESULTS}/fit_vs_ksg"
+    write_frame(f"{out}.csv", frame)
+    with atomic_path(f"{out}.md") as tmp:
+        tmp.write_text(f"# Default `anchorbench estimate` vs bmi's KSG, same arrays ({args.task}, seed {args.seed}, "
+                       f"{len(arrays['x'])} x ({task['dim_x']} + {task['dim_y']}), truth {task['mi_nats']:.4f} nats)"
+                       f"\n\n{environment()}; load average before: {args.load}\n\nWhole processes (imports "
+                       f"included), alternating, {args.repeats} repeats; medians:\n\n"
+                       f"{medians.reset_index().to_markdown(index=False)}\n\nratio anchorbench / KSG: {ratio:.2f}"
+                       f"\n\nAll runs:\n\n{frame.to_markdown(index=False)}\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--vs-ksg", action="store_true", help="time the default estimate beside bmi's KSG (see above)")
+    p.add_argument("--bmi-data", help="folder of sample_tasks.py (default $ANCHORBENCH_BMI_DATA)")
+    p.add_argument("--bmi-python", default=".venv-bmi/bin/python", help="python of bmi's venv (make setup-bmi)")
+    p.add_argument("--task", default="multinormal-dense-5-5-0.5", help="bmi task id (10,000 x (5 + 5) by default)")
+    p.add_argument("--seed", type=int, default=0, help="data seed of the task")
+    p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--dims", type=int, nargs="+", default=[5, 64, 1024])
     p.add_argument("--n", type=int, default=20_000)
     p.add_argument("--seeds", type=int, default=3)
@@ -138,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="LMI's epoch cap (its default 300, patience 30); about 5 s per epoch at dim 5 here")
     p.add_argument("--out", default=f"{RESULTS}/fit_cpu")
     args = p.parse_args(argv)
+    if args.vs_ksg:
+        args.load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+        return vs_ksg(args)
     settings = TrainSettings(batch_size=128, lr=5e-4, max_steps=args.max_steps, patience=1000, check_every=250,
                              progress=False)
     critic = {"type": "separable", "width": 256, "depth": 1, "embed": 32}

@@ -25,6 +25,8 @@ OUTPUTS = (".csv", ".parquet", ".npy")
 SETTINGS = [("batch-size", int, "training batch size"), ("lr", float, "Adam learning rate"),
             ("max-steps", int, "step cap"), ("patience", int, "steps without a better validation loss"),
             ("check-every", int, "steps between validation checks")]
+HOW = {"dv": "DV readout of the seeds' mean PMI +- SD of the seeds' DV readouts",
+       "estimator": "mean +- SD over seeds of the estimator's readout"}
 DISAGREE = 0.10  # seeds whose range exceeds this fraction of the estimate are reported as disagreeing
 
 
@@ -138,7 +140,7 @@ def _readout_rows(fit) -> str:
 
 def disagreement(fit) -> str | None:
     """A line saying the seeds disagree, when their range exceeds DISAGREE of the mean estimate (else None)."""
-    bits = [r.mi_bits for r in fit.ok]
+    bits = [b for b, r in zip(fit.per_seed_bits, fit.results) if not r.diverged]
     spread = max(bits) - min(bits) if bits else 0.0
     if len(bits) < 2 or spread <= DISAGREE * abs(fit.mi_bits):
         return None
@@ -149,10 +151,10 @@ def disagreement(fit) -> str | None:
 def _report(fit, args, n: int) -> str:
     lines = [f"MI ({fit.estimator}, {args.critic} critic, {len(fit.results)} seed(s), read on {_readout_rows(fit)} "
              f"of {n} pairs): {fit.mi_bits:.4f} +- {fit.mi_bits_sd:.4f} bits "
-             f"({fit.mi_nats:.4f} nats; mean +- SD over seeds)"]
-    per_seed = ", ".join(f"seed {r.run.seed}: " + (f"{r.mi_bits:.4f}" if not r.diverged
+             f"({fit.mi_nats:.4f} nats; {HOW[fit.readout]})"]
+    per_seed = ", ".join(f"seed {r.run.seed}: " + (f"{bits:.4f}" if not r.diverged
                                                    else f"diverged at step {r.diverged_step}")
-                         for r in fit.results)
+                         for bits, r in zip(fit.per_seed_bits, fit.results))
     lines.append(f"per seed (bits): {per_seed}")
     lines.append("steps to best state: " + ", ".join(str(r.best_step) for r in fit.results))
     warning = disagreement(fit)

@@ -12,22 +12,26 @@ from __future__ import annotations
 # each column, and the ranks tame heavy tails and warped marginals that a z-score leaves in place.
 FIT_SETTINGS = {"batch_size": 256, "lr": 1e-3, "max_steps": 2000, "patience": 200, "check_every": 50,
                 "standardize": "rank"}
-FIT_CRITIC = {"type": "separable", "width": 256, "depth": 1, "embed": 32}
+FIT_CRITIC = {"type": "separable", "width": 128, "depth": 1, "embed": 32}
 
 
 def critic_spec(kind: str) -> dict:
     """The critic dict of a bare type name: FIT_CRITIC for its type, else build_critic's own defaults."""
     return dict(FIT_CRITIC) if kind == FIT_CRITIC["type"] else {"type": kind}
 
-# infonce_anchor with nu = K (the anchor tuple as likely as a joint one) instead of the paper's nu = 1: with
-# nu = 1 and K = 255 the anchor's weight is 1/256, the objective is nearly InfoNCE (the critic free up to C(y))
+# infonce_anchor: tuples of K = 64 negatives (of the batch's B - 1: the in-batch loss costs O(B K), and more
+# negatives gained little), and nu = K (the anchor tuple as likely as a joint one) instead of the paper's nu = 1:
+# with nu = 1 the anchor's weight is 1 / (K + 1), the objective is nearly InfoNCE (the critic free up to C(y)),
 # and the plug-in readout overshoots.
+K_MAX = 64
 NU_PER_K = 1.0
 
 
 def fit_hparams(estimator: str, hparams: dict, batch_size: int) -> dict:
-    """``hparams`` with the fit core's default for what is not given: infonce_anchor's nu = NU_PER_K * K
-    (K = the given tuple size, else batch_size - 1, the registry's default K with an anchor)."""
-    if estimator != "infonce_anchor" or "nu" in hparams:
+    """``hparams`` with the fit core's defaults for what is not given: infonce_anchor's K = min(K_MAX,
+    batch_size - 1) and nu = NU_PER_K * K (with the K given or chosen)."""
+    if estimator != "infonce_anchor":
         return dict(hparams)
-    return {**hparams, "nu": NU_PER_K * (hparams.get("K") or batch_size - 1)}
+    out = {"K": min(K_MAX, batch_size - 1), **hparams}
+    out.setdefault("nu", NU_PER_K * out["K"])
+    return out

@@ -72,7 +72,8 @@ def dv_readout(log_ratio: np.ndarray) -> float:
     """
     m = len(log_ratio)
     off = log_ratio[~np.eye(m, dtype=bool)]
-    return float(np.mean(np.diag(log_ratio)) - (np.logaddexp.reduce(off) - math.log(off.size)))
+    top = off.max()
+    return float(np.mean(np.diag(log_ratio)) - (top + math.log(np.mean(np.exp(off - top)))))
 
 
 def _caveat(est: estimators.Estimator) -> str:

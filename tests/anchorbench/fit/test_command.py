@@ -62,7 +62,8 @@ def test_without_test_rows_the_validation_rows_read_out(files, capsys):
 @pytest.mark.parametrize("bits, warned", [([1.0, 1.05, 0.96], False), ([1.0, 1.2, 0.95], True), ([0.5], False)])
 def test_seed_disagreement_line(bits, warned):
     """Warned when the seeds' range exceeds 10 % of the estimate (here their mean)."""
-    fit = SimpleNamespace(ok=[SimpleNamespace(mi_bits=b) for b in bits], mi_bits=float(np.mean(bits)))
+    fit = SimpleNamespace(per_seed_bits=bits, results=[SimpleNamespace(diverged=False)] * len(bits),
+                          mi_bits=float(np.mean(bits)))
     line = disagreement(fit)
     assert (line is not None) == warned
     if warned:

@@ -143,10 +143,11 @@ def test_rank_transform_shares_mid_ranks_between_ties():
     assert scores[0] < scores[3] < scores[1] and scores[4] == scores[0]  # between two values; below all: clamped
 
 
-def test_fit_defaults_set_nu_to_k_for_infonce_anchor():
-    assert fit_hparams("infonce_anchor", {}, 256) == {"nu": 255.0}
+def test_fit_defaults_set_k_and_nu_to_k_for_infonce_anchor():
+    assert fit_hparams("infonce_anchor", {}, 256) == {"K": 64, "nu": 64.0}
+    assert fit_hparams("infonce_anchor", {}, 32) == {"K": 31, "nu": 31.0}
     assert fit_hparams("infonce_anchor", {"K": 31}, 256) == {"K": 31, "nu": 31.0}
-    assert fit_hparams("infonce_anchor", {"nu": 1.0}, 256) == {"nu": 1.0}
+    assert fit_hparams("infonce_anchor", {"nu": 1.0}, 256) == {"K": 64, "nu": 1.0}
     assert fit_hparams("js", {}, 256) == {}
     assert FIT_DEFAULTS == TrainSettings(**FIT_SETTINGS)
 
