@@ -24,12 +24,20 @@ bench/results/fit_vs_ksg.{csv,md}. The arrays are one task/seed of a folder writ
 .venv-bmi/bin/python)::
 
     python -m bench.bench_fit --vs-ksg --bmi-data /work/bmi-data --task multinormal-dense-5-5-0.5 --repeats 3
+
+``--bmi`` (a third mode): ``fit_critic(x, y)`` with its defaults on every task and data seed of that folder; per row
+the estimate (nats), whether it is within 10 % of the truth or 0.05 nat, and the wall seconds; beside them the
+folder's ``reference.csv`` (KSG, CCA of anchorbench/bmi/reference.py) if present. Writes bench/results/fit_bmi.{csv,md}
+(per task and seed, counts per seed and per family)::
+
+    python -m bench.bench_fit --bmi --bmi-data /work/bmi-data [--tasks ID ...] [--data-seeds 0 1 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import json
 import math
@@ -47,7 +55,7 @@ import torch
 from torch import nn
 
 import estimators
-from anchorbench.fit import TrainSettings, fit_critic
+from anchorbench.fit import FIT_DEFAULTS, TrainSettings, fit_critic
 from anchorbench.fit.data import Standardizer, split_rows
 from anchorbench.io import atomic_path, write_frame
 
@@ -152,6 +160,54 @@ def timed(command: list[str]) -> tuple[float, str]:
     return time.perf_counter() - start, out
 
 
+def within(estimate, truth):
+    """The benchmark's criterion: within 10 % of the truth or 0.05 nat, whichever is looser (nats)."""
+    return (estimate - truth).abs() <= np.maximum(0.1 * truth, 0.05)
+
+
+def bmi_counts(frame: pd.DataFrame) -> str:
+    """Markdown: per method, the tasks within the criterion per data seed, and per family (summed over seeds)."""
+    ok = frame.assign(ok=within(frame.mi_nats, frame.truth_nats))
+    seeds = ok.pivot_table(index="method", columns="seed", values="ok", aggfunc="sum")
+    families = ok.pivot_table(index="family", columns="method", values="ok", aggfunc="sum")
+    tasks = ok.groupby("family").task_id.nunique().rename("tasks")
+    return (f"Tasks within 10 % (or 0.05 nat) per data seed:\n\n{seeds.to_markdown()}\n\nPer family, summed over "
+            f"the data seeds:\n\n{families.join(tasks).to_markdown()}\n")
+
+
+def bmi(args) -> int:
+    """The fit defaults on every task/seed of a sample_tasks.py folder, beside its reference rows; write the tables."""
+    data = Path(args.bmi_data or os.environ.get("ANCHORBENCH_BMI_DATA", ""))
+    tasks = [t for t in json.loads((data / "manifest.json").read_text())["tasks"]
+             if not args.tasks or t["id"] in args.tasks]
+    rows = []
+    for task in tasks:
+        for seed in args.data_seeds:
+            arrays = np.load(data / task["files"][f"seed{seed}"]["path"])
+            start = time.perf_counter()
+            fit = fit_critic(arrays["x"], arrays["y"], settings=dataclasses.replace(FIT_DEFAULTS, progress=False))
+            rows.append({"task_id": task["id"], "family": task["family"], "seed": seed, "method": "anchorbench",
+                         "mi_nats": round(fit.mi_nats, 4), "truth_nats": round(task["mi_nats"], 6),
+                         "seconds": round(time.perf_counter() - start, 1)})
+            print(rows[-1], flush=True)
+    frame = pd.DataFrame(rows)
+    if (data / "reference.csv").is_file():
+        ref = pd.read_csv(data / "reference.csv").rename(columns={"estimator": "method"})
+        ref = ref[ref.task_id.isin(frame.task_id) & ref.seed.isin(args.data_seeds)]
+        frame = pd.concat([frame, ref[frame.columns]], ignore_index=True)
+    wide = frame.pivot_table(index=["task_id", "family", "truth_nats"], columns=["method", "seed"], values="mi_nats",
+                             sort=False)
+    out = f"{RESULTS}/fit_bmi"
+    write_frame(f"{out}.csv", frame)
+    with atomic_path(f"{out}.md") as tmp:
+        tmp.write_text(f"# The fit defaults on the bmi benchmark ({len(tasks)} tasks, data seeds {args.data_seeds}, "
+                       f"n = {len(arrays['x'])})\n\n{environment()}; fit_critic(x, y) with FIT_DEFAULTS; KSG and "
+                       f"CCA: bmi's (anchorbench/bmi/reference.py) on the same arrays\n\n{bmi_counts(frame)}\n"
+                       f"Estimates (nats):\n\n{wide.round(3).to_markdown()}\n")
+    print(bmi_counts(frame), flush=True)
+    return 0
+
+
 def vs_ksg(args) -> int:
     """Time the default ``anchorbench estimate`` and bmi's KSG on the same arrays, alternating; write the table."""
     data = Path(args.bmi_data or os.environ.get("ANCHORBENCH_BMI_DATA", ""))
@@ -200,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--task", default="multinormal-dense-5-5-0.5", help="bmi task id (10,000 x (5 + 5) by default)")
     p.add_argument("--seed", type=int, default=0, help="data seed of the task")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--bmi", action="store_true", help="the fit defaults on every task of --bmi-data (see above)")
+    p.add_argument("--tasks", nargs="+", help="--bmi: task ids (default: all of the folder)")
+    p.add_argument("--data-seeds", type=int, nargs="+", default=[0, 1, 2], help="--bmi: data seeds")
     p.add_argument("--dims", type=int, nargs="+", default=[5, 64, 1024])
     p.add_argument("--n", type=int, default=20_000)
     p.add_argument("--seeds", type=int, default=3)
@@ -213,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.vs_ksg:
         args.load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
         return vs_ksg(args)
+    if args.bmi:
+        return bmi(args)
     settings = TrainSettings(batch_size=128, lr=5e-4, max_steps=args.max_steps, patience=1000, check_every=250,
                              progress=False)
     critic = {"type": "separable", "width": 256, "depth": 1, "embed": 32}
