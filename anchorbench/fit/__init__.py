@@ -2,10 +2,9 @@
 
 Quick use::
 
-    from anchorbench.fit import fit_critic, TrainSettings
-    fit = fit_critic(x, y, estimator="infonce_anchor", critic="separable", seeds=5,
-                     settings=TrainSettings(max_steps=3000))
-    fit.mi_bits, fit.mi_bits_sd      # mean and SD over seeds, read out on the validation rows
+    from anchorbench.fit import fit_critic
+    fit = fit_critic(x, y)           # the defaults: anchorbench.fit.defaults (FIT_DEFAULTS, FIT_CRITIC, nu = K)
+    fit.mi_bits, fit.mi_bits_sd      # DV readout on held-out test rows of the seeds' mean PMI, SD over seeds
     fit.pmi(x_new, y_new)            # [m] PMI (nats) of aligned pairs, averaged over seeds
     fit.pmi_grid(x_new, y_new)       # [m, k] PMI of every (x_i, y_j)
 
@@ -17,10 +16,12 @@ Several datasets, estimators and seeds at once (what the protein and SSL experim
                        critic={"type": "separable", "width": 256, "depth": 3, "embed": 32},
                        settings=TrainSettings())            # one FitResult per run, same order
 
-How a run trains: z-score each column with the split's training rows only (validation rows never enter
-the statistics), clip to [-clip, clip], seeded batches of ``batch_size`` training rows, Adam, and every
-``check_every`` steps the validation loss on fixed validation batches; a run stops after ``patience``
-steps without a new best and keeps its best state. All runs whose inputs have the same shape train as one
+How a run trains: transform each column with the split's training rows only (validation and test rows never
+enter the statistics: a z-score, or normal scores of the training ranks with ``standardize="rank"``), clip to
+[-clip, clip], seeded batches of ``batch_size`` training rows, Adam, and every ``check_every`` steps the
+validation loss on fixed validation batches; a run stops after ``patience`` steps without a new best and keeps
+its best state. Its MI is read on the split's test rows if it has them (rows that neither trained the critic
+nor chose its state), else on the validation rows. All runs whose inputs have the same shape train as one
 batched (stacked) critic module; a run's initial weights and batches depend on its seed only, so the
 same seed gives the same numbers alone or together with other runs. A run whose loss turns NaN/inf is
 recorded as diverged (``diverged_step``; MI NaN), never as a number.
