@@ -3,14 +3,14 @@
 Paper (Table 2, on the headline probe: the joint probe of the pairing's shared attributes), paired by (pairing,
 seed) and pooled over the pairings: InfoNCE and InfoNCE-anchor above JS; InfoNCE above the anchor, and the anchor not
 above InfoNCE by more than ``NOT_ABOVE_TOP1``; Spherical collapses (keeps less than half of InfoNCE's gain over the
-untrained encoder of the same seed). Seed 001 (the post-training InfoNCE estimate of the frozen encoders), per
-same-class pairing: the B = 4 encoders' post-training MI exceeds their in-training cap log2 K; their in-training
-readout saturates (comes within ``SATURATED_BITS`` of its reachable ceiling); at equal pairs seen, their post-training
-MI is not below the B = 64 encoders' by more than ``NOT_LIMITED_BITS`` (paired by seed); post-training MI increases
-with H(C) (paired by objective, batch size and seed); post-training MI and the headline top-1 correlate within a
-pairing, and over all same-class pairings after subtracting each pairing's means (the H-partialled correlation; its
-Fisher-z CI counts n pairs although the means use up one degree of freedom per pairing: with 3 pairings and n ~ 100
-it is about 1 % too narrow). ``decide`` corrects the stage's claims together (Holm).
+untrained encoder of the same seed; needs ``ssl.random_init``). Seed 001 (the post-training InfoNCE estimate of the
+frozen encoders), per same-class pairing: the B = 4 encoders' post-training MI exceeds their in-training cap log2 K;
+their in-training readout saturates (comes within ``SATURATED_BITS`` of its reachable ceiling); at equal pairs seen,
+their post-training MI is not below the B = 64 encoders' by more than ``NOT_LIMITED_BITS`` (paired by seed);
+post-training MI increases with H(C) (paired by objective, batch size and seed); post-training MI and the headline
+top-1 correlate within a pairing, and over all same-class pairings after subtracting each pairing's means (the
+H-partialled correlation; its Fisher-z CI counts n pairs although the means use up one degree of freedom per pairing:
+with 3 pairings and n ~ 100 it is about 1 % too narrow). ``decide`` corrects the stage's claims together (Holm).
 
 The margins are the smallest effects that count (``anchorbench.stats``): another CPU's rounding moves a top-1 by a
 few test images (1/1024 each) and an MI estimate by a few hundredths of a bit. The non-inferiority bounds

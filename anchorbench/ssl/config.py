@@ -70,7 +70,8 @@ class CDPDataParams(DataSection):
 
 
 class SSLParams(TrainSection):
-    """``ssl`` stage: pretraining of every (objective, pairing, seed), linear probe and post-training MI."""
+    """``ssl`` stage: pretraining of every (objective, pairing, seed) and the untrained baseline per (pairing, seed),
+    linear probe and post-training MI."""
 
     dataset: Literal["cdp", "cifar100"] | None = None
     objectives: list[Label] = list(OBJECTIVES)
