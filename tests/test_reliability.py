@@ -72,7 +72,8 @@ KILL_CASES = {
     "ssl": KillCase(
         {"ssl_data": {"glyph_source": "sklearn"},
          "ssl": {"objectives": ["infonce_anchor"], "pairings": ["c", "cdp"], "seeds": 2, "steps": 30,
-                 "small_batch": None, "post_estimators": ["js_plugin"], "device": "cpu", "use_tuned": False}},
+                 "small_batch": None, "random_init": False, "post_estimators": ["js_plugin"], "device": "cpu",
+                 "use_tuned": False}},
         ("ssl", "data"), ("ssl", "train"), 4, ("ssl/probe.csv", "ssl/mi.csv")),
 }
 

@@ -7,6 +7,7 @@ K = B/2 pairs), and every one that takes ``nu`` without fixing it gets ``ssl.nu`
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -22,21 +23,23 @@ Pairing = Literal["c", "d", "p", "cd", "cp", "dp", "cdp", "aug"]
 OBJECTIVES: tuple[str, ...] = ("scoring_rule(nu=0)", "infonce_anchor", "infonce_anchor(K=1)",
                                "spherical(parametrization=pd)", "binary_rule(alpha=2, parametrization=pd, rule=power)")
 INFONCE = "scoring_rule(nu=0)"  # the in-training InfoNCE bound log K - loss, capped at log K
+RANDOM_INIT = "random_init"  # the baseline row: the untrained encoder of a seed (no objective), probed and read out
 
 # Scale presets, "section.key" -> value, applied where params.yaml says null (anchorbench.config).
 PROFILES: dict[str, dict[str, object]] = {
     "smoke": {"ssl_data.glyphs_per_digit": 40, "ssl_data.probe_sizes": [256, 128, 256],
               "ssl.dataset": "cdp", "ssl.pairings": ["c", "cdp"], "ssl.seeds": 1, "ssl.steps": 4, "ssl.batch_size": 16,
-              "ssl.width": 4, "ssl.probe_steps": 50, "ssl.post_pairs": 256, "ssl.post_batch_size": 64,
-              "ssl.post_steps": 20, "ssl_tune.study.n_trials": 2, "ssl_tune.steps": 3},
+              "ssl.encoder": "convnet", "ssl.width": 4, "ssl.probe_steps": 50, "ssl.post_pairs": 256,
+              "ssl.post_batch_size": 64, "ssl.post_steps": 20, "ssl_tune.study.n_trials": 2, "ssl_tune.steps": 3},
     "default": {"ssl_data.glyphs_per_digit": 400, "ssl_data.probe_sizes": [2048, 512, 1024],
-                "ssl.dataset": "cdp", "ssl.pairings": ["c", "cd", "cdp"], "ssl.seeds": 2, "ssl.steps": 80,
-                "ssl.batch_size": 64, "ssl.width": 8, "ssl.probe_steps": 300, "ssl.post_pairs": 2048,
-                "ssl.post_batch_size": 512, "ssl.post_steps": 200, "ssl_tune.study.n_trials": 3, "ssl_tune.steps": 60},
+                "ssl.dataset": "cdp", "ssl.pairings": ["c", "cd", "cdp"], "ssl.seeds": 7, "ssl.steps": 80,
+                "ssl.batch_size": 64, "ssl.encoder": "convnet", "ssl.width": 8, "ssl.probe_steps": 300,
+                "ssl.post_pairs": 2048, "ssl.post_batch_size": 256, "ssl.post_steps": 200,
+                "ssl_tune.study.n_trials": 3, "ssl_tune.steps": 60},
     "paper": {"ssl_data.glyphs_per_digit": 800, "ssl_data.probe_sizes": [40000, 10000, 10000],
               "ssl.dataset": "cifar100", "ssl.pairings": ["aug"], "ssl.seeds": 1, "ssl.steps": 195_000,
-              "ssl.batch_size": 256, "ssl.width": 64, "ssl.probe_steps": 3000, "ssl.post_pairs": 50000,
-              "ssl.post_batch_size": 1024, "ssl.post_steps": 5000,
+              "ssl.batch_size": 256, "ssl.encoder": "resnet18", "ssl.width": 64, "ssl.probe_steps": 3000,
+              "ssl.post_pairs": 50000, "ssl.post_batch_size": 1024, "ssl.post_steps": 5000,
               "ssl_tune.study.n_trials": 20, "ssl_tune.steps": 10_000},
 }
 
@@ -67,7 +70,8 @@ class CDPDataParams(DataSection):
 
 
 class SSLParams(TrainSection):
-    """``ssl`` stage: pretraining of every (objective, pairing, seed), linear probe and post-training MI."""
+    """``ssl`` stage: pretraining of every (objective, pairing, seed) and the untrained baseline per (pairing, seed),
+    linear probe and post-training MI."""
 
     dataset: Literal["cdp", "cifar100"] | None = None
     objectives: list[Label] = list(OBJECTIVES)
@@ -77,22 +81,28 @@ class SSLParams(TrainSection):
     batch_size: int | None = Field(None, ge=4)
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-6, ge=0)
-    width: int | None = Field(None, ge=1)  # ResNet-18 first-stage channels (64 = standard)
+    encoder: Literal["resnet18", "convnet"] | None = None  # anchorbench.ssl.encoders (convnet: the CPU default)
+    width: int | None = Field(None, ge=1)  # first-stage channels (ResNet-18: 64 = standard; convnet: 4 width features)
     proj_hidden: int = Field(256, ge=1)
     proj_dim: int = Field(64, ge=1)
     temperature: float = Field(0.2, gt=0)  # tau of the cosine critic (the paper's 0.2)
     temperatures: dict[Label, float] = {OBJECTIVES[-1]: 0.1}  # per-objective tau where it differs
     nu: float = Field(1.0, gt=0)  # anchor weight of the objectives that take nu and leave it unset
-    small_batch: int | None = Field(4, ge=2)  # seed 001's K_train = 2: B = 4, K = B - 1 = 3 = 2K - 1 candidates
+    pd_critic_lr: float = Field(0.05, gt=0)  # Adam lr of the PD critic's scale and shift (ssl.objectives.CosineCritic)
+    # seed 001's K_train = 2: B = 4, K = B - 1 = 3 = 2K - 1 candidates; run for steps * batch_size / small_batch
+    # steps, so it sees as many pairs as the batch_size units
+    small_batch: int | None = Field(4, ge=2)
     small_batch_objectives: list[Label] = [INFONCE]
     probe_steps: int | None = Field(None, ge=1)
     probe_lr: float = Field(0.05, gt=0)
-    post_estimators: list[Label] = ["infonce", "infonce_anchor", "js_plugin", "nwj_plugin"]
+    # InfoNCE (seed 001's post-training estimator, the claims') and InfoNCE-anchor; each more costs ~0.5 s per unit
+    post_estimators: list[Label] = ["infonce", "infonce_anchor"]
     post_pairs: int | None = Field(None, ge=32)  # training pairs of the post-training critic (val: a quarter)
     post_batch_size: int | None = Field(None, ge=8)
     post_steps: int | None = Field(None, ge=1)
     post_lr: float = Field(5e-4, gt=0)
     post_critic: dict = {"type": "separable", "width": 128, "depth": 1, "embed": 32}
+    random_init: bool = True  # a baseline row per pairing and seed: the untrained encoder, probed and read out
     use_tuned: bool = True  # the tuned objectives take tau (and nu) from the ssl_tune stage
 
     @field_validator("temperatures")
@@ -120,6 +130,11 @@ class SSLParams(TrainSection):
         if self.post_pairs and self.post_batch_size and self.post_batch_size > self.post_pairs:
             raise ValueError(f"post_batch_size ({self.post_batch_size}) must be <= post_pairs ({self.post_pairs})")
         return self
+
+    def steps_at(self, batch_size: int) -> int:
+        """Pretraining steps of a unit at ``batch_size``: ``steps`` at the training batch size, else as many as see
+        ``steps * batch_size`` pairs (rounded up): a small batch is compared at equal pairs seen, not equal steps."""
+        return self.steps if batch_size == self.batch_size else math.ceil(self.steps * self.batch_size / batch_size)
 
     def tau(self, objective: str) -> float:
         return self.temperatures.get(objective, self.temperature)

@@ -1,8 +1,9 @@
 """The SSL experiment as an adapter (``anchorbench.experiment``; paper Sec. 4.3, App. G.3; seed 001).
 
 data: the CDP glyph banks and labelled probe images; tune: one Optuna study per tuned objective over tau (and nu)
-on the validation probe accuracy; train: one unit per (objective, pairing, batch size, seed): pretrain, probe,
-post-training MI (its encoder and loss curve are published to ``results/ssl/units/``), then tables and figures.
+on the validation probe accuracy; train: one unit per (objective, pairing, batch size, seed) and an untrained
+baseline per (pairing, seed): pretrain, probe, post-training MI (its encoder and loss curve are published to
+``results/ssl/units/``), then tables, figures and the claims with verdicts (``anchorbench.ssl.claims``).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import json
 import math
 from pathlib import Path
 
-from anchorbench import names
+from anchorbench import names, stats
 from anchorbench.experiment import ChildRun, Experiment, Summary, markdown_table
 from anchorbench.io import write_frame, write_json
+from anchorbench.ssl.config import RANDOM_INIT
 from anchorbench.ssl.data import build_cdp
 from anchorbench.ssl.plots import mi_accuracy_figure, mi_figure, probe_figure
 from anchorbench.ssl.run import SSLUnit, load_data, plan_units, run_unit
@@ -46,36 +48,39 @@ class SSL(Experiment):
         return run_unit(params.ssl, unit, self._data(params), folder)
 
     def summarise(self, params, results: list[dict], data_dir: Path, out: Path) -> Summary:
-        """probe.csv, mi.csv, summary.csv, metrics.json and the three figures."""
+        """probe.csv, mi.csv, summary.csv, metrics.json (with the claims and their verdicts) and the three figures."""
         p = params.ssl
-        probe, mi = probe_table(results), mi_table(results)
+        probe, mi = probe_table(results), mi_table(results, p.post_batch_size)
         files = {"probe": write_frame(out / "probe.csv", probe), "mi": write_frame(out / "mi.csv", mi),
                  "summary": write_frame(out / "summary.csv", summary_table(probe, mi)),
                  # wall-clock seconds go to MLflow only: a DVC output must hash the same on every rerun
-                 "metrics": write_json(out / "metrics.json", metrics(probe, mi, p.batch_size, p.small_batch)),
+                 "metrics": write_json(out / "metrics.json", metrics(probe, mi, p)),
                  "probe_png": probe_figure(probe, p.batch_size, out / "probe_accuracy.png"),
                  "mi_png": mi_figure(mi, out / "mi_in_vs_post.png"),
                  "mi_acc_png": mi_accuracy_figure(probe, mi, out / "mi_vs_accuracy.png")}
-        main = probe[(probe.batch_size == p.batch_size) & ~probe.diverged]
+        main = probe[(probe.batch_size == p.batch_size) & ~probe.diverged & (probe.objective != RANDOM_INIT)]
         headline = {names.TOP1: float(main.top1.mean()) if len(main) else math.nan,
                     "diverged_units": float(probe.diverged.sum())}
         return Summary({k: str(v) for k, v in files.items()}, headline)
 
     def children(self, params, results: list[dict]) -> list[ChildRun]:
-        """A child per unit: tau and nu, the loss and in-training MI curves, probe accuracies, post-training MI."""
+        """A child per unit: tau and nu, the loss and in-training MI curves (none for the untrained baseline), probe
+        accuracies, post-training MI, wall seconds per part (``seconds`` the whole unit)."""
         out = []
         for r in results:
-            curve = json.loads((Path(r["folder"]) / r["files"]["curve"]).read_text())
-            every = max(1, len(curve["loss"]) // 200)
-            steps = range(0, len(curve["loss"]), every)
-            metrics = {names.TRUE_MI_BITS: r["true_mi_bits"], "seconds": r["seconds"],
+            series = {}
+            if "curve" in r["files"]:
+                curve = json.loads((Path(r["folder"]) / r["files"]["curve"]).read_text())
+                steps = range(0, len(curve["loss"]), max(1, len(curve["loss"]) // 200))
+                series = {"loss": [(s, curve["loss"][s]) for s in steps],
+                          "train_mi_bits": [(s, curve["mi_nats"][s] / math.log(2)) for s in steps]}
+            seconds = {"seconds" if k == "total" else f"seconds_{k}": v for k, v in r["seconds"].items()}
+            metrics = {names.TRUE_MI_BITS: r["true_mi_bits"], **seconds,
                        **{(names.TOP1 if k == "top1" else f"probe_{k}"): v for k, v in r.get("probe", {}).items()},
                        **{f"post_mi_bits_{k}": v for k, v in r.get("post_mi_bits", {}).items()}}
             out.append(ChildRun(r["name"], {k: str(r[k]) for k in RUN_TAGS},
-                                {"tau": r["tau"], "nu": r["nu"], "batch_size": r["batch_size"]}, metrics,
-                                {"loss": [(s, curve["loss"][s]) for s in steps],
-                                 "train_mi_bits": [(s, curve["mi_nats"][s] / math.log(2)) for s in steps]},
-                                "diverged" if r["diverged_step"] is not None else "ok"))
+                                {"tau": r["tau"], "nu": r["nu"], "batch_size": r["batch_size"], "steps": r["steps"]},
+                                metrics, series, "diverged" if r["diverged_step"] is not None else "ok"))
         return out
 
     def report(self, params, summary: Summary, run_id: str) -> str:
@@ -84,10 +89,14 @@ class SSL(Experiment):
         table = pd.read_csv(summary.files["summary"])
         cols = [c for c in table.columns if c in ("objective", "pairing", "batch_size", "true_mi_bits", "top1_mean",
                                                    "top5_mean", "in_mi_objective") or c.startswith("post_mi_")]
-        claims = json.loads(Path(summary.files["metrics"]).read_text())["claims"]
+        metrics = json.loads(Path(summary.files["metrics"]).read_text())
+        above = metrics["above_hc"]
         return "\n".join([f"## SSL: linear probe and MI (profile `{params.profile}`)", "",
-                          f"MLflow parent run `{run_id}`.", "", markdown_table(table[cols]), "", "### Claims", "",
-                          "\n".join(f"- {k}: {v}" for k, v in claims.items())])
+                          f"MLflow parent run `{run_id}`; top-1 / top-5: the joint probe of the pairing's shared "
+                          "attributes.", "", markdown_table(table[cols]), "",
+                          f"{above['count']} of {above['of']} MI values (in- and post-training) exceed H(C), which no "
+                          "estimate of these pairs' MI may: listed in metrics.json `above_hc`.", "", "### Claims", "",
+                          stats.markdown_table(metrics["claims"])])
 
 
 EXPERIMENT = SSL()

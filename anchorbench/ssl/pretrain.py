@@ -1,4 +1,4 @@
-"""Contrastive pretraining of a ResNet-18 + projection head with one of the five objectives."""
+"""Contrastive pretraining of an encoder + projection head with one of the five objectives."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from anchorbench.ssl.objectives import build_objective, cosine_scores, in_training_cap
-from anchorbench.ssl.resnet import ResNet18, projection_head
+from anchorbench.ssl.encoders import init_encoder
+from anchorbench.ssl.objectives import CosineCritic, build_objective, readout_cap
+from anchorbench.ssl.resnet import projection_head
 
 Tensor = torch.Tensor
 # draws B positive pairs (view 1, view 2), each [B, 3, H, W], from a generator on the training device
@@ -28,41 +29,54 @@ class PretrainConfig:
     nu: float | None = 1.0  # None: the objective takes no nu, or its label fixes it
     lr: float = 1e-3
     weight_decay: float = 1e-6
+    encoder: str = "resnet18"  # anchorbench.ssl.encoders.ENCODERS
     width: int = 8
     proj_hidden: int = 256
     proj_dim: int = 64
+    pd_critic_lr: float = 0.05  # Adam lr of a PD critic's scale and shift (CosineCritic)
     seed: int = 0
 
 
 @dataclass
 class PretrainResult:
-    encoder: ResNet18
+    encoder: nn.Module
     head: nn.Module
+    critic: CosineCritic
     loss: list[float] = field(default_factory=list)  # per step trained
     mi_nats: list[float] = field(default_factory=list)  # in-training readout of the objective, per step trained
     diverged_step: int | None = None  # the first step whose loss was not finite; training stopped at most
     # CHECK_EVERY - 1 steps later, and the encoder is that of a diverged run (never to be used)
-    cap_nats: float | None = None  # log K for InfoNCE-type readouts, else None
+    cap_nats: float = math.nan  # the largest value the readout can take (objectives.readout_cap)
+    cap: str = ""  # what the cap is
+
+
+def _optimizer(cfg: PretrainConfig, networks: list[nn.Module], critic: CosineCritic) -> torch.optim.Optimizer:
+    """AdamW on the encoder and head; the PD critic's two scalars at their own lr and without weight decay (a decay
+    towards a = 0, b = 0 would pull the critic to scale 1, not towards anything meaningful)."""
+    groups = [{"params": [p for n in networks for p in n.parameters()]}]
+    if list(critic.parameters()):
+        groups.append({"params": list(critic.parameters()), "lr": cfg.pd_critic_lr, "weight_decay": 0.0})
+    return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
 def pretrain(cfg: PretrainConfig, sample_pairs: PairSampler, device: torch.device, progress: bool = False
              ) -> PretrainResult:
-    """Train encoder + head for ``cfg.steps`` steps; a non-finite loss stops the run (recorded as diverged): the
-    losses are checked every ``CHECK_EVERY`` steps, so the loop syncs with the device that often, not per step."""
-    torch.manual_seed(cfg.seed)  # the network init
-    generator = torch.Generator(device=device).manual_seed(cfg.seed)  # the data and the augmentations
-    encoder = ResNet18(cfg.width).to(device)
+    """Train encoder + head (+ a PD critic's scale and shift) for ``cfg.steps`` steps; a non-finite loss stops the run
+    (recorded as diverged): the losses are checked every ``CHECK_EVERY`` steps, so the loop syncs with the device
+    that often, not per step."""
+    encoder = init_encoder(cfg.encoder, cfg.width, cfg.seed, device)
     head = projection_head(encoder.feature_dim, cfg.proj_hidden, cfg.proj_dim).to(device)
-    params = list(encoder.parameters()) + list(head.parameters())
-    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    generator = torch.Generator(device=device).manual_seed(cfg.seed)  # the data and the augmentations
     est = build_objective(cfg.objective, cfg.batch_size, cfg.nu)
+    critic = CosineCritic(cfg.tau, est.parametrization).to(device)
+    optimizer = _optimizer(cfg, [encoder, head], critic)
     B = cfg.batch_size
     losses, readouts = [], []
     encoder.train(), head.train()
     for step in tqdm(range(cfg.steps), desc=f"pretrain {cfg.objective}", disable=not progress, leave=False):
         x1, x2 = sample_pairs(B, generator)  # [B, 3, H, W] each
         z = head(encoder(torch.cat([x1, x2])))  # [2B, P]: both views through one BatchNorm batch
-        scores = cosine_scores(z[:B], z[B:], cfg.tau, est.parametrization)  # [B, B]
+        scores = critic(z[:B], z[B:])  # [B, B]
         loss = est.loss(scores, validate=False)  # scalar
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -75,4 +89,5 @@ def pretrain(cfg: PretrainConfig, sample_pairs: PairSampler, device: torch.devic
     mi_curve = torch.stack(readouts).cpu().tolist()
     bad = [i for i, v in enumerate(loss_curve) if not math.isfinite(v)]
     encoder.eval(), head.eval()
-    return PretrainResult(encoder, head, loss_curve, mi_curve, bad[0] if bad else None, in_training_cap(est))
+    cap_nats, cap = readout_cap(est, critic, B)
+    return PretrainResult(encoder, head, critic, loss_curve, mi_curve, bad[0] if bad else None, cap_nats, cap)

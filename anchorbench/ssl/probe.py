@@ -35,18 +35,31 @@ def linear_probe(train_x: Tensor, train_y: Tensor, test_x: Tensor, test_y: Tenso
                  steps: int = 300, lr: float = 0.05, weight_decay: float = 1e-4, seed: int = 0) -> dict[str, float]:
     """Fit a linear classifier ``[D] -> [classes]`` on standardised features (full-batch Adam, cross-entropy)
     and return ``{"top1", "top5"}`` on the test split (top-5 is 1 when there are <= 5 classes)."""
+    return linear_probes(train_x, train_y[:, None], test_x, test_y[:, None], [classes], steps, lr, weight_decay,
+                         seed)[0]
+
+
+def linear_probes(train_x: Tensor, train_y: Tensor, test_x: Tensor, test_y: Tensor, classes: list[int],
+                  steps: int = 300, lr: float = 0.05, weight_decay: float = 1e-4, seed: int = 0) -> list[dict]:
+    """One linear probe per target column of ``train_y [N, T]`` / ``test_y [M, T]`` (target t has ``classes[t]``
+    classes), fitted in one loop: the heads share the standardised features ``[N, D]`` and nothing else (the loss is
+    their sum and Adam is elementwise, so each head follows its own gradient). ``[{"top1", "top5"}]`` per target."""
     train_x, test_x = train_x.detach(), test_x.detach()  # features are inputs: no gradient reaches the encoder
     mean, std = train_x.mean(0), train_x.std(0) + 1e-6
     train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
     generator = torch.Generator().manual_seed(seed)
-    weight = (torch.randn(train_x.shape[1], classes, generator=generator) * 0.01).to(train_x.device).requires_grad_()
-    bias = torch.zeros(classes, device=train_x.device, requires_grad=True)
+    weight = (torch.randn(train_x.shape[1], sum(classes), generator=generator) * 0.01).to(train_x.device)
+    weight.requires_grad_()
+    bias = torch.zeros(sum(classes), device=train_x.device, requires_grad=True)
+    heads = list(zip(torch.tensor([0, *classes]).cumsum(0).tolist(), classes))  # (first logit, classes) per target
     optimizer = torch.optim.Adam([weight, bias], lr=lr, weight_decay=weight_decay)
     for _ in range(steps):
-        loss = F.cross_entropy(train_x @ weight + bias, train_y)
+        logits = train_x @ weight + bias  # [N, sum(classes)]
+        loss = sum(F.cross_entropy(logits[:, a:a + c], train_y[:, t]) for t, (a, c) in enumerate(heads))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
     with torch.no_grad():
         logits = test_x @ weight + bias
-    return {"top1": topk_accuracy(logits, test_y, 1), "top5": topk_accuracy(logits, test_y, 5)}
+    return [{"top1": topk_accuracy(logits[:, a:a + c], test_y[:, t], 1),
+             "top5": topk_accuracy(logits[:, a:a + c], test_y[:, t], 5)} for t, (a, c) in enumerate(heads)]

@@ -19,26 +19,29 @@ from anchorbench.fit import TrainSettings
 from anchorbench.io import atomic_path, write_json
 from anchorbench.names import slug
 from anchorbench.ssl.augment import Augment
-from anchorbench.ssl.cdp import ATTRIBUTES, VALUES, CDPSampler, true_mi_bits
-from anchorbench.ssl.config import SSLParams
+from anchorbench.ssl.cdp import ATTRIBUTES, VALUES, CDPSampler, shared_columns, true_mi_bits
+from anchorbench.ssl.config import RANDOM_INIT, SSLParams
+from anchorbench.ssl.encoders import init_encoder
 from anchorbench.ssl.posttrain import post_training_mi
 from anchorbench.ssl.pretrain import PretrainConfig, pretrain
-from anchorbench.ssl.probe import features, linear_probe
+from anchorbench.ssl.probe import features, linear_probes
 
 Tensor = torch.Tensor
 
 
 @dataclass(frozen=True)
 class SSLUnit:
-    """One pretraining run: objective (a label), pairing, batch size, seed, and the tau / nu it trains with
-    (nu None: the objective takes none, or its label fixes it)."""
+    """One encoder: objective (a label, or ``RANDOM_INIT`` for the untrained baseline), pairing, batch size, seed,
+    the tau / nu it trains with (nu None: the objective takes none, or its label fixes it; both None for the
+    baseline) and its pretraining steps (0 for the baseline)."""
 
     objective: str
     pairing: str
     batch_size: int
     seed: int
-    tau: float
+    tau: float | None
     nu: float | None
+    steps: int
 
     @property
     def name(self) -> str:
@@ -46,19 +49,23 @@ class SSLUnit:
 
 
 def plan_units(p: SSLParams, seeds: list[int] | None = None, tuned: dict | None = None) -> list[SSLUnit]:
-    """Every (objective, pairing, seed) at the training batch size, plus seed 001's small-batch runs. ``tuned``:
-    ``{objective: {"tau": .., "nu": ..}}`` from the ssl_tune stage replaces those objectives' tau and nu."""
+    """Every (objective, pairing, seed) at the training batch size, seed 001's small-batch runs (at equal pairs seen:
+    ``SSLParams.steps_at``) and the untrained baseline per (pairing, seed). ``tuned``: ``{objective: {"tau": ..,
+    "nu": ..}}`` from the ssl_tune stage replaces those objectives' tau and nu."""
     seeds = list(range(p.seeds)) if seeds is None else seeds
     tuned = tuned or {}
 
     def unit(o: str, g: str, s: int, batch: int) -> SSLUnit:
         best, nu = tuned.get(o, {}), p.nu_of(o)
-        return SSLUnit(o, g, batch, s, float(best.get("tau", p.tau(o))), nu if nu is None else best.get("nu", nu))
+        return SSLUnit(o, g, batch, s, float(best.get("tau", p.tau(o))), nu if nu is None else best.get("nu", nu),
+                       p.steps_at(batch))
 
     units = [unit(o, g, s, p.batch_size) for g in p.pairings for o in p.objectives for s in seeds]
     if p.small_batch and p.small_batch != p.batch_size:
         units += [unit(o, g, s, p.small_batch) for g in p.pairings if g != "aug" for o in p.small_batch_objectives
                   for s in seeds]
+    if p.random_init:
+        units += [SSLUnit(RANDOM_INIT, g, p.batch_size, s, None, None, 0) for g in p.pairings for s in seeds]
     return units
 
 
@@ -113,60 +120,102 @@ def load_data(p: SSLParams, data_dir: str | Path, mirror: str | None) -> Data:
     return Data("cifar100", arrays, device)
 
 
-def probe_scores(encoder: torch.nn.Module, data: Data, eval_split: str, steps: int, lr: float) -> dict[str, float]:
-    """Linear-probe accuracies on ``eval_split`` (val or test) of a probe trained on the train split.
+def probe_targets(pairing: str) -> dict[str, list[int]]:
+    """CDP probe targets, name suffix -> attribute columns. The headline (suffix "") is the joint probe of the
+    pairing's shared attributes (c: 4-way colour, cd: 16-way, cdp: 64-way; all three for ``aug``): it does not score
+    the attributes a pairing is meant to discard. Beside it: one probe per attribute and the 64-way joint."""
+    headline = shared_columns(pairing) if pairing != "aug" else list(range(len(ATTRIBUTES)))
+    return {"": headline, **{f"_{name}": [k] for k, name in enumerate(ATTRIBUTES)}, "_joint": [0, 1, 2]}
 
-    CDP: one 4-way probe per attribute (``top1_colour`` ...) and one 64-way probe of the attribute triple
-    (``top1``, ``top5``). CIFAR-100: one 100-way probe (``top1``, ``top5``).
+
+def _joint_class(attrs: Tensor, columns: list[int]) -> Tensor:
+    """``[N, 3]`` attributes -> ``[N]`` class of the tuple ``attrs[:, columns]`` (base ``VALUES``)."""
+    out = torch.zeros(len(attrs), dtype=torch.long, device=attrs.device)
+    for k in columns:
+        out = out * VALUES + attrs[:, k]
+    return out
+
+
+def probe_scores(encoder: torch.nn.Module, data: Data, eval_split: str, steps: int, lr: float,
+                 pairing: str) -> dict[str, float]:
+    """Linear-probe accuracies on ``eval_split`` (val or test) of probes trained on the train split.
+
+    CDP (:func:`probe_targets`): ``top1``, ``top5`` of the headline probe, ``top1_<attribute>`` per attribute,
+    ``top1_joint``, ``top5_joint`` of the 64-way joint probe (probes of equal columns are fitted once).
+    CIFAR-100: one 100-way probe (``top1``, ``top5``).
     """
     (train_x, train_y), (eval_x, eval_y) = data.probe["train"], data.probe[eval_split]
     f_train, f_eval = features(encoder, train_x), features(encoder, eval_x)
     train_y, eval_y = train_y.to(f_train.device), eval_y.to(f_train.device)
     if data.dataset != "cdp":
-        return linear_probe(f_train, train_y, f_eval, eval_y, 100, steps, lr)
+        return linear_probes(f_train, train_y[:, None], f_eval, eval_y[:, None], [100], steps, lr)[0]
+    targets = probe_targets(pairing)
+    distinct = list(dict.fromkeys(tuple(cols) for cols in targets.values()))
+    labels = [torch.stack([_joint_class(y, list(cols)) for cols in distinct], 1) for y in (train_y, eval_y)]
+    scores = dict(zip(distinct, linear_probes(f_train, labels[0], f_eval, labels[1],
+                                              [VALUES ** len(cols) for cols in distinct], steps, lr)))
     out = {}
-    for k, name in enumerate(ATTRIBUTES):
-        out[f"top1_{name}"] = linear_probe(f_train, train_y[:, k], f_eval, eval_y[:, k], VALUES, steps, lr)["top1"]
-    joint = lambda a: (a[:, 0] * VALUES + a[:, 1]) * VALUES + a[:, 2]  # noqa: E731 - the triple as one class
-    out.update(linear_probe(f_train, joint(train_y), f_eval, joint(eval_y), VALUES ** 3, steps, lr))
+    for suffix, cols in targets.items():
+        out[f"top1{suffix}"] = scores[tuple(cols)]["top1"]
+        if len(cols) > 1 or not suffix:
+            out[f"top5{suffix}"] = scores[tuple(cols)]["top5"]
     return out
+
+
+def _pretrain(p: SSLParams, unit: SSLUnit, data: Data, folder: Path) -> tuple[torch.nn.Module | None, dict]:
+    """Pretrain ``unit`` and write its loss curve into ``folder``: its encoder (None if it diverged) and its row's
+    in-training numbers."""
+    cfg = PretrainConfig(objective=unit.objective, batch_size=unit.batch_size, steps=unit.steps, tau=unit.tau,
+                         nu=unit.nu, lr=p.lr, weight_decay=p.weight_decay, encoder=p.encoder, width=p.width,
+                         proj_hidden=p.proj_hidden, proj_dim=p.proj_dim, pd_critic_lr=p.pd_critic_lr, seed=unit.seed)
+    result = pretrain(cfg, lambda n, g: data.pairs(unit.pairing, n, g), data.device)
+    tail = max(1, unit.steps // 10)  # in-training MI: the readout averaged over the last tenth of the steps
+    write_json(folder / "curve.json", {"loss": result.loss, "mi_nats": result.mi_nats})
+    return None if result.diverged_step is not None else result.encoder, {
+        "diverged_step": result.diverged_step, "train_mi_bits": float(np.mean(result.mi_nats[-tail:])) / math.log(2),
+        "train_cap_bits": result.cap_nats / math.log(2), "train_cap": result.cap,
+        "final_loss": float(np.mean(result.loss[-tail:])), "files": {"curve": f"units/{unit.name}/curve.json"}}
 
 
 def run_unit(p: SSLParams, unit: SSLUnit, data: Data, out_dir: str | Path, eval_split: str = "test",
              post_mi: bool = True) -> dict:
-    """Pretrain, probe and (optionally) estimate post-training MI for one unit; write its loss curve and, unless it
-    diverged, its encoder to ``<out_dir>/units/<name>/``; return its numbers (``files``: the paths written,
-    relative to ``out_dir``). A diverged unit gets no encoder, probe or post-training MI: it is recorded as failed."""
-    start = time.perf_counter()
-    cfg = PretrainConfig(objective=unit.objective, batch_size=unit.batch_size, steps=p.steps, tau=unit.tau,
-                         nu=unit.nu, lr=p.lr, weight_decay=p.weight_decay, width=p.width,
-                         proj_hidden=p.proj_hidden, proj_dim=p.proj_dim, seed=unit.seed)
-    result = pretrain(cfg, lambda n, g: data.pairs(unit.pairing, n, g), data.device)
-    tail = max(1, p.steps // 10)  # in-training MI: the readout averaged over the last tenth of the steps
-    row = {**asdict(unit), "name": unit.name, "true_mi_bits": true_mi_bits(unit.pairing) if unit.pairing != "aug"
-           else math.nan, "diverged_step": result.diverged_step,
-           "train_mi_bits": float(np.mean(result.mi_nats[-tail:])) / math.log(2),
-           "train_cap_bits": result.cap_nats / math.log(2) if result.cap_nats is not None else math.nan,
-           "final_loss": float(np.mean(result.loss[-tail:]))}
+    """Pretrain (none for the baseline), probe and (optionally) estimate post-training MI for one unit; write its
+    loss curve and, unless it diverged, its encoder to ``<out_dir>/units/<name>/``; return its numbers (``files``:
+    the paths written, relative to ``out_dir``; ``seconds``: wall time per part). A diverged unit gets no encoder,
+    probe or post-training MI: it is recorded as failed."""
+    marks = [("start", time.perf_counter())]  # (part just finished, when)
     folder = Path(out_dir) / "units" / unit.name
-    write_json(folder / "curve.json", {"loss": result.loss, "mi_nats": result.mi_nats})
-    row["files"] = {"curve": f"units/{unit.name}/curve.json"}
-    if result.diverged_step is None:
+    row = {**asdict(unit), "name": unit.name, "files": {}, "diverged_step": None,
+           "true_mi_bits": true_mi_bits(unit.pairing) if unit.pairing != "aug" else math.nan}
+    if unit.objective == RANDOM_INIT:
+        encoder = init_encoder(p.encoder, p.width, unit.seed, data.device)  # where the seed's trained units start
+    else:
+        encoder, numbers = _pretrain(p, unit, data, folder)
+        row |= numbers
+    marks.append(("pretrain", time.perf_counter()))
+    if encoder is not None:
         with atomic_path(folder / "encoder.pt") as tmp, open(tmp, "wb") as fh:
-            torch.save(result.encoder.state_dict(), fh)  # a file object: the archive's inner name is fixed
+            torch.save(encoder.state_dict(), fh)  # a file object: the archive's inner name is fixed
         row["files"]["encoder"] = f"units/{unit.name}/encoder.pt"
-        row["probe"] = probe_scores(result.encoder, data, eval_split, p.probe_steps, p.probe_lr)
+        row["probe"] = probe_scores(encoder, data, eval_split, p.probe_steps, p.probe_lr, unit.pairing)
+        marks.append(("probe", time.perf_counter()))
         if post_mi:
-            row["post_mi_bits"] = _post_mi(p, unit, data, result.encoder)
-    row["seconds"] = time.perf_counter() - start
+            row["post_mi_bits"] = _post_mi(p, unit, data, encoder)
+            marks.append(("post_mi", time.perf_counter()))
+    row["seconds"] = {part: t - before for (_, before), (part, t) in zip(marks, marks[1:])} | {
+        "total": marks[-1][1] - marks[0][1]}
     return row
 
 
 def _post_mi(p: SSLParams, unit: SSLUnit, data: Data, encoder: torch.nn.Module) -> dict[str, float]:
+    """Post-training MI of ``unit``'s frozen encoder: the critic fits pairs of training glyphs, stops early on pairs
+    of held-out glyphs and is read on a second draw of held-out pairs (rows early stopping never saw)."""
     generator = torch.Generator(device=data.device).manual_seed(10_000 + unit.seed)  # pairs unseen in pretraining
+    held_out = max(p.post_batch_size, p.post_pairs // 4)
     train = data.pairs(unit.pairing, p.post_pairs, generator)
-    val = data.pairs(unit.pairing, max(p.post_batch_size, p.post_pairs // 4), generator, held_out=True)
+    val, test = (data.pairs(unit.pairing, held_out, generator, held_out=True) for _ in range(2))
     settings = TrainSettings(batch_size=p.post_batch_size, lr=p.post_lr, max_steps=p.post_steps,
                              patience=max(1, p.post_steps // 3), check_every=max(1, p.post_steps // 10),
                              device=data.device.type, progress=False)
-    return post_training_mi(encoder, train, val, list(p.post_estimators), dict(p.post_critic), settings, unit.seed)
+    return post_training_mi(encoder, train, val, test, list(p.post_estimators), dict(p.post_critic), settings,
+                            unit.seed)

@@ -21,7 +21,14 @@ def test_profiles_fill_scale_keys():
         p = parse_params(raw)
         assert p.ssl.steps and p.ssl.batch_size and p.ssl.pairings and p.ssl_data.probe_sizes
         assert p.ssl.post_batch_size > p.ssl.batch_size
-    assert parse_params({**_raw(), "profile": "paper"}).ssl.dataset == "cifar100"
+    paper = parse_params({**_raw(), "profile": "paper"}).ssl
+    assert paper.dataset == "cifar100" and paper.encoder == "resnet18"  # the paper's network stays in its profile
+
+
+def test_default_profile_has_the_seeds_the_verdicts_need():
+    p = parse_params({**_raw(), "profile": "default"}).ssl
+    assert p.seeds >= 5 and p.encoder == "convnet" and p.random_init
+    assert p.steps_at(p.small_batch) * p.small_batch == p.steps * p.batch_size  # small batch: equal pairs seen
 
 
 @pytest.mark.parametrize("key, value, message", [
@@ -32,6 +39,8 @@ def test_profiles_fill_scale_keys():
     ("temperature", 0, r"ssl\.temperature: .*greater than 0"),
     ("post_batch_size", 8, "must exceed the training batch_size"),
     ("lr", -1, "ssl.lr"),
+    ("encoder", "vit", r"ssl\.encoder: .*'resnet18' or 'convnet'"),
+    ("pd_critic_lr", 0, r"ssl\.pd_critic_lr: .*greater than 0"),
     ("colour", 1, "unknown key"),
 ])
 def test_bad_ssl_values(key, value, message):
