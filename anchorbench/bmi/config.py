@@ -41,6 +41,7 @@ class BmiDataParams(Section):
     seeds: int | None = Field(None, ge=1)  # data seeds 0..seeds-1
     references: list[str] = list(REFERENCES)
     reference_seeds: int | None = Field(None, ge=0)  # the first data seeds the references run on (KSG is slow)
+    reference_jobs: int = Field(2, ge=1)  # reference estimates computed at once (KSG uses one core each)
 
     @field_validator("sizes")
     @classmethod

@@ -84,7 +84,7 @@ class Bmi(Experiment):
             if d.references and d.reference_seeds:
                 _run([python, str(SCRIPTS / "reference.py"), "--data", str(folder), "--out",
                       str(folder / "reference.csv"), "--seeds", *map(str, range(min(d.reference_seeds, d.seeds))),
-                      "--estimators", *d.references], "bmi's KSG/CCA references")
+                      "--estimators", *d.references, "--jobs", str(d.reference_jobs)], "bmi's KSG/CCA references")
             manifest = json.loads((folder / "manifest.json").read_text())
             info["sizes"][str(n)] = {"tasks": len(manifest["tasks"]), "seeds": manifest["seeds"],
                                 "versions": {k: manifest[k] for k in ("bmi", "jax", "numpy")}}

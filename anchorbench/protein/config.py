@@ -24,14 +24,17 @@ PROFILES: dict[str, dict[str, object]] = {
     "smoke": {"protein_data.source": "synthetic", "protein_data.scale": 0.12,
               "protein.datasets": ["ligand"], "protein.trials": 2, "protein.held_out": 40, "protein.max_steps": 40,
               "protein.check_every": 20, "protein.patience": 20, "protein.width": 32, "protein.lmi_epochs": 2,
+              "protein.lr": 1e-4,
               "protein_tune.study.n_trials": 2, "protein_tune.steps": 20},
     "default": {"protein_data.source": "synthetic", "protein_data.scale": 1.0,
                 "protein.datasets": ["kinase", "ligand"], "protein.trials": 10, "protein.held_out": 170,
-                "protein.max_steps": 1000, "protein.check_every": 250, "protein.patience": 500, "protein.width": 256,
+                "protein.max_steps": 600, "protein.check_every": 100, "protein.patience": 200, "protein.width": 256,
+                "protein.lr": 3e-4,
                 "protein.lmi_epochs": 3, "protein_tune.study.n_trials": 4, "protein_tune.steps": 400},
     "paper": {"protein_data.source": "real", "protein_data.scale": 1.0,
               "protein.datasets": ["kinase", "ligand"], "protein.trials": 20, "protein.held_out": 170,
               "protein.max_steps": 10_000, "protein.check_every": 500, "protein.patience": 500, "protein.width": 256,
+              "protein.lr": 1e-4,
               "protein.lmi_epochs": 300, "protein_tune.study.n_trials": 30, "protein_tune.steps": 5000},
 }
 
@@ -62,7 +65,7 @@ class ProteinParams(TrainSection):
     depth: int = Field(3, ge=0)
     embed: int = Field(32, ge=1)
     batch_size: int = Field(64, ge=2)
-    lr: float = Field(1e-4, gt=0)
+    lr: float | None = Field(None, gt=0)
     max_steps: int | None = Field(None, ge=1)
     check_every: int | None = Field(None, ge=1)
     patience: int | None = Field(None, ge=1)
