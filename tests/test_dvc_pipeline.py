@@ -38,7 +38,10 @@ def test_dvc_repro_smoke(tmp_path, data_mirror):
     repo, twin = _smoke_copy(tmp_path / "repo"), _smoke_copy(tmp_path / "twin")
     bin_dir = Path(sys.executable).parent
     # one torch thread in both copies: the thread count changes the numerics (see the README's Determinism)
+    from anchorbench.bmi.config import PYTHON_ENV, BmiDataParams
+
     env = os.environ | {"PATH": f"{bin_dir}:{os.environ['PATH']}", "ANCHORBENCH_DATA_MIRROR": str(data_mirror),
+                        PYTHON_ENV: str(BmiDataParams().interpreter()),  # bmi's environment, outside the copies
                         "PREFECT_HOME": str(tmp_path / "prefect"), "DVC_NO_ANALYTICS": "1",
                         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "MLFLOW_DISABLE_TELEMETRY": "true",
                         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120", "OMP_NUM_THREADS": "1"}
@@ -59,7 +62,7 @@ def test_dvc_repro_smoke(tmp_path, data_mirror):
             second.kill()
     lock, twin_lock = (yaml.safe_load((r / "dvc.lock").read_text())["stages"] for r in (repo, twin))
     assert set(lock) == {"mi_benchmark_data", "mi_benchmark_tune", "mi_benchmark", "protein_data", "protein_tune",
-                         "protein", "ssl_data", "ssl_tune", "ssl"}
+                         "protein", "ssl_data", "ssl_tune", "ssl", "bmi_data", "bmi"}
     assert lock == twin_lock  # every output of every stage hashes the same in two fresh runs
 
     res = repo / "results" / "mi_benchmark"
@@ -83,7 +86,8 @@ def test_dvc_repro_smoke(tmp_path, data_mirror):
 
     # the other experiments' stages ran too, next to the MI benchmark's results
     for path in ("results/protein/metrics.json", "results/protein/roc.png", "results/ssl/metrics.json",
-                 "results/ssl/probe.csv", "data/protein/manifest.json", "data/ssl/manifest.json"):
+                 "results/ssl/probe.csv", "data/protein/manifest.json", "data/ssl/manifest.json",
+                 "results/bmi/metrics.json", "results/bmi/estimates_vs_truth.png"):
         assert (repo / path).stat().st_size > 0, path
 
     # a second repro is a no-op: every stage is up to date

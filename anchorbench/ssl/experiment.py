@@ -83,6 +83,31 @@ class SSL(Experiment):
                                 metrics, series, "diverged" if r["diverged_step"] is not None else "ok"))
         return out
 
+    def view_columns(self, params) -> tuple[list[str], list[str]]:
+        post = [f"post_mi_bits_{e}" for e in params.ssl.post_estimators]
+        return [names.TOP1, names.TRUE_MI_BITS, *post], list(RUN_TAGS)
+
+    def tables(self, metrics: dict) -> dict[str, str]:
+        """``probe``: top-1 of the shared-attribute probe (mean ± SD, seeds) per objective, pairing and batch size;
+        ``mi``: each in-training and post-training readout (bits) beside H(C), its cap and the reachable ceiling;
+        and the claims."""
+        import pandas as pd
+
+        def cell(m: dict, key: str) -> str:
+            return "" if m.get(key) is None else f"{m[key]:.3f} ± {m.get(key + '_sd') or 0:.3f} ({m['seeds']})"
+
+        rows = [dict(zip(("objective", "pairing", "B"), k.split("|")), top1=cell(m, "top1"))
+                for k, m in metrics["probe"].items()]
+        mi = [dict(zip(("objective", "pairing", "B"), k.split("|")), phase="in training", estimator="(objective)",
+                   **{"MI (bits)": cell(m, "mi_bits"), "H(C)": m.get("true_mi_bits"), "cap": m.get("cap_bits"),
+                      "ceiling": m.get("ceiling_bits")}) for k, m in metrics["in_training"].items()]
+        mi += [dict(zip(("objective", "pairing", "B"), k.split("|")), phase="post training", estimator=e,
+                    **{"MI (bits)": cell(m, "mi_bits"), "H(C)": m.get("true_mi_bits"), "cap": m.get("cap_bits"),
+                       "ceiling": m.get("ceiling_bits")})
+               for e, by in metrics["post_training"].items() for k, m in by.items()]
+        return super().tables(metrics) | {"probe": pd.DataFrame(rows).to_markdown(index=False),
+                                          "mi": pd.DataFrame(mi).fillna("").to_markdown(index=False)}
+
     def report(self, params, summary: Summary, run_id: str) -> str:
         import pandas as pd
 
