@@ -196,7 +196,7 @@ class Experiment(abc.ABC):
         ``anchorbench docs``): ``claims`` (every claim with its n, CI and verdict) and the experiment's own."""
         from anchorbench import stats
 
-        return {"claims": stats.markdown_table(metrics.get("claims", []))}
+        return {"claims": stats.markdown_table(metrics.get("claims", [])), "verdicts": verdict_counts(metrics)}
 
     def report(self, params: Params, summary: Summary, run_id: str) -> str:
         """The train flow's markdown artifact (default: the headline numbers)."""
@@ -208,3 +208,10 @@ class Experiment(abc.ABC):
 def markdown_table(frame, digits: int = 3) -> str:
     """A pandas DataFrame as a markdown table (the one renderer of every flow report): floats to ``digits``."""
     return frame.to_markdown(index=False, floatfmt=f".{digits}f")
+
+
+def verdict_counts(metrics: dict) -> str:
+    """One line: how many of the stage's claims each verdict got (``metrics["claims"]``)."""
+    claims = metrics.get("claims", [])
+    counts = {v: sum(c["verdict"] == v for c in claims) for v in ("reproduced", "contradicted", "not established")}
+    return f"{len(claims)} claims: " + ", ".join(f"{n} {v}" for v, n in counts.items())

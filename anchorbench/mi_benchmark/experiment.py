@@ -154,7 +154,13 @@ class MIBenchmark(Experiment):
                 rows = [{"estimator": e, **{lvl: cell(v) for lvl, v in by.items()}} for e, by in ests.items()]
                 parts += [f"**{domain} / {critic}**: bias (SD) in bits at each true MI", "",
                           pd.DataFrame(rows, columns=["estimator", *levels]).to_markdown(index=False), ""]
-        return super().tables(metrics) | {"bias": "\n".join(parts).strip()}
+        top = max(float(lvl.removesuffix("bits")) for c in metrics["levels"].values() for e in c.values()
+                  for by in e.values() for lvl in by)
+        head = [{"domain / critic": f"{d} / {c}", **{e: cell(by.get(f"{top:g}bits", {"bias": None}))
+                                                     for e, by in ests.items() if e in ("infonce_anchor", "infonce")}}
+                for d, critics in metrics["levels"].items() for c, ests in critics.items()]
+        headline = (f"bias (SD) in bits at {top:g} bits:\n\n" + pd.DataFrame(head).to_markdown(index=False))
+        return super().tables(metrics) | {"bias": "\n".join(parts).strip(), "headline": headline}
 
     def report(self, params, summary: Summary, run_id: str) -> str:
         table = pd.read_csv(summary.files["summary"]).pivot_table(

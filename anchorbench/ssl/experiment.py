@@ -105,8 +105,12 @@ class SSL(Experiment):
                     **{"MI (bits)": cell(m, "mi_bits"), "H(C)": m.get("true_mi_bits"), "cap": m.get("cap_bits"),
                        "ceiling": m.get("ceiling_bits")})
                for e, by in metrics["post_training"].items() for k, m in by.items()]
-        return super().tables(metrics) | {"probe": pd.DataFrame(rows).to_markdown(index=False),
-                                          "mi": pd.DataFrame(mi).fillna("").to_markdown(index=False)}
+        probe = pd.DataFrame(rows)
+        widest = probe.pairing.map(len).max() if len(probe) else 0  # the pairing sharing the most attributes
+        head = probe[(probe.pairing.map(len) == widest)]
+        return super().tables(metrics) | {"probe": probe.to_markdown(index=False),
+                                          "mi": pd.DataFrame(mi).fillna("").to_markdown(index=False),
+                                          "headline": head.to_markdown(index=False)}
 
     def report(self, params, summary: Summary, run_id: str) -> str:
         import pandas as pd

@@ -30,6 +30,7 @@ def _estimates(ok: dict[str, int], tasks: int = 4) -> pd.DataFrame:
                 rows.append({"n": 1000, "task": f"t{t}", "family": "a" if t < 2 else "b", "estimator": estimator,
                              "data_seed": seed, "truth_nats": truth, "mi_nats": truth if t < n_ok else 2 * truth})
     out = pd.DataFrame(rows)
+    out["error_nats"] = out.mi_nats - out.truth_nats
     out["within"] = [within(e, t) for e, t in zip(out.mi_nats, out.truth_nats)]
     return out
 
@@ -41,6 +42,8 @@ def test_counts_per_data_seed_and_family():
     assert m["per_family"]["bmi:ksg"] == {"a": [2, 4], "b": [0, 4]}
     assert m["default_meets_target"] == {"1000": True}  # 36/40 scaled to 4 tasks: 3.6
     assert counts(_estimates({"infonce_anchor": 3}))["default_meets_target"] == {"1000": False}
+    (claim,) = m["claims"]  # closer to the truth than the rival, paired over the 8 (task, seed) cells
+    assert claim["id"] == "infonce_anchor_closer_than_bmi:ksg" and claim["n"] == 8
     tables = EXPERIMENT.tables(m)
     assert "4/4" in tables["counts"] and "2/4" in tables["families"]
 
