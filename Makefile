@@ -50,8 +50,9 @@ test: setup  ## every test, slow ones included (what CI runs)
 test-fast: setup  ## unit tests only
 	$(BIN)/python -m pytest -m "not slow"
 
-repro: setup  ## rebuild every result (DVC pipeline: data -> tune -> mi_benchmark)
+repro: setup  ## rebuild every result (dvc repro: every stage of the four experiments), then the docs tables
 	$(BIN)/dvc repro
+	$(BIN)/anchorbench docs
 
 bench: setup  ## engine vs reference-protocol throughput (bench/results/)
 	$(BIN)/python -m bench.bench_engine

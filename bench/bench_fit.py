@@ -23,14 +23,14 @@ bench/results/fit_vs_ksg.{csv,md}. The arrays are one task/seed of a folder writ
 (``--bmi-data``, default $ANCHORBENCH_BMI_DATA) and KSG runs in bmi's venv (``--bmi-python``, default
 .venv-bmi/bin/python)::
 
-    python -m bench.bench_fit --vs-ksg --bmi-data /work/bmi-data --task multinormal-dense-5-5-0.5 --repeats 3
+    python -m bench.bench_fit --vs-ksg --bmi-data "$ANCHORBENCH_BMI_DATA" --task multinormal-dense-5-5-0.5 --repeats 3
 
 ``--bmi`` (a third mode): ``fit_critic(x, y)`` with its defaults on every task and data seed of that folder; per row
 the estimate (nats), whether it is within 10 % of the truth or 0.05 nat, and the wall seconds; beside them the
 folder's ``reference.csv`` (KSG, CCA of anchorbench/bmi/reference.py) if present. Writes bench/results/fit_bmi.{csv,md}
 (per task and seed, counts per seed and per family)::
 
-    python -m bench.bench_fit --bmi --bmi-data /work/bmi-data [--tasks ID ...] [--data-seeds 0 1 2]
+    python -m bench.bench_fit --bmi --bmi-data "$ANCHORBENCH_BMI_DATA" [--tasks ID ...] [--data-seeds 0 1 2]
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ PARAMS_CASES = [
     _protein("protein_tune.widths", [], r"protein_tune\.widths: must be a non-empty list"),
     _protein("protein_tune.study.heartbeat_seconds", 0,
              r"protein_tune\.study\.heartbeat_seconds: .*greater than or equal to 1"),
-    _protein("protein.patience", 100, r"protein: patience \(100\) must be >= check_every \(250\)"),
+    _protein("protein.patience", 50, r"protein: patience \(50\) must be >= check_every \(100\)"),
     _protein("protein.device", "tpu", r"protein\.device: .*'auto', 'cpu' or 'cuda'"),
     _protein("protein_data.scale", 2, r"protein_data\.scale: .*less than or equal to 1"),
     _protein("protein_data.source", "web", r"protein_data\.source: .*'synthetic' or 'real'"),

@@ -89,7 +89,7 @@ def test_prefect_server_serves_schedules_and_runs_a_deployment(tmp_path, data_mi
                 # two runs of one deployment never overlap (a second one waits for the first)
                 assert {n: d.global_concurrency_limit.limit for n, d in found.items()} == {"nightly": 1, "weekly": 1}
 
-                run = run_deployment("mi-benchmark/weekly", timeout=600)
+                run = run_deployment("mi-benchmark-all/weekly", timeout=600)
                 assert run.state.is_completed(), (tmp_path / "serve.log").read_text()[-3000:]
 
                 async def artifact_keys():
