@@ -29,9 +29,9 @@ def fp32(t: Tensor) -> torch.autocast:
 class StackedLinear(nn.Module):
     """R independent affine maps: ``[R, N, d_in] -> [R, N, d_out]``; nn.Linear's init per run."""
 
-    def __init__(self, runs: int, d_in: int, d_out: int, bias: bool = True) -> None:
+    def __init__(self, runs: int, d_in: int, d_out: int, bias: bool = True, zero: bool = False) -> None:
         super().__init__()
-        self.bound = 1.0 / math.sqrt(d_in)
+        self.bound = 0.0 if zero else 1.0 / math.sqrt(d_in)  # zero: the map starts at 0 (and stays 0 at reset)
         self.weight = nn.Parameter(torch.empty(runs, d_in, d_out).uniform_(-self.bound, self.bound))
         self.bias = nn.Parameter(torch.empty(runs, 1, d_out).uniform_(-self.bound, self.bound)) if bias else None
 
@@ -40,7 +40,7 @@ class StackedLinear(nn.Module):
         """Re-draw run r's parameters from ``generator`` (so a run's init depends on its seed only)."""
         for p in (self.weight, self.bias):
             if p is not None:
-                noise = torch.rand(p.shape[1:], generator=generator, dtype=p.dtype)
+                noise = torch.rand(p.shape[1:], generator=generator, dtype=p.dtype)  # drawn even if zero
                 p[r] = ((2 * noise - 1) * self.bound).to(p.device)
 
     def forward(self, h: Tensor) -> Tensor:
@@ -50,12 +50,14 @@ class StackedLinear(nn.Module):
 
 
 class StackedMLP(nn.Module):
-    """R independent MLPs d_in -> [width (ReLU)] x hidden -> d_out; ``[R, N, d_in] -> [R, N, d_out]``."""
+    """R independent MLPs d_in -> [width (ReLU)] x hidden -> d_out; ``[R, N, d_in] -> [R, N, d_out]``.
+    ``zero_last``: the output layer starts at zero (the MLP outputs 0 until it trains)."""
 
-    def __init__(self, runs: int, d_in: int, width: int, hidden: int, d_out: int) -> None:
+    def __init__(self, runs: int, d_in: int, width: int, hidden: int, d_out: int, zero_last: bool = False) -> None:
         super().__init__()
         dims = [d_in] + [width] * hidden + [d_out]
-        self.layers = nn.ModuleList(StackedLinear(runs, a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.layers = nn.ModuleList(StackedLinear(runs, a, b, zero=zero_last and i == hidden)
+                                    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])))
 
     def forward(self, h: Tensor) -> Tensor:
         for layer in self.layers[:-1]:
@@ -110,24 +112,55 @@ class SeparableCritic(nn.Module):
     Each encoder: d -> width, ``depth`` width -> width layers, width -> embed (mibenchmark's MLP).
 
     ``cosine=True`` normalises both embeddings (the SimCLR form cos(f, g) / temperature).
+
+    ``gaussian=True`` adds a fixed quadratic log-ratio per run (the ``base``, set by :meth:`set_base`; zero until
+    then) and starts f's output layer at zero, so the critic starts as the base and f^T g learns what it misses:
+    c(x, y) = x^T A y + x^T P x + y^T Q y + c0 + f(x)^T g(y) / temperature. The base takes no gradient: it is a
+    parameter only so that it is stacked, copied and frozen with the rest of the run's state.
     """
 
     def __init__(self, runs: int, dx: int, dy: int, width: int = 256, depth: int = 2, embed: int = 32,
-                 temperature: float = 1.0, cosine: bool = False, output: str = "pmi") -> None:
+                 temperature: float = 1.0, cosine: bool = False, gaussian: bool = False, output: str = "pmi") -> None:
         super().__init__()
         _check_common(runs, width, depth, output)
         if not temperature > 0:
             raise ValueError(f"separable critic temperature must be > 0, got {temperature}")
-        self.f = StackedMLP(runs, dx, width, depth + 1, embed)
+        if gaussian and output != "pmi":  # the base is a log-ratio: it adds to PMI scores only
+            raise ValueError(f"a gaussian separable critic needs output 'pmi', got {output!r}")
+        self.f = StackedMLP(runs, dx, width, depth + 1, embed, zero_last=gaussian)
         self.g = StackedMLP(runs, dy, width, depth + 1, embed)
         self.temperature, self.cosine, self.output = temperature, cosine, output
+        shapes = ((1, dx), (1, dy), (dx, dy), (dx, dx), (dy, dy), (1, 1))  # means, cross, px, py, constant
+        self.base = nn.ParameterList(nn.Parameter(torch.zeros(runs, *shape), requires_grad=False)
+                                     for shape in shapes) if gaussian else None
+
+    @torch.no_grad()
+    def set_base(self, r: int, mean_x, mean_y, cross, px, py, constant: float) -> None:
+        """Run r's base log-ratio u^T cross v + u^T px u + v^T py v + constant with u = x - mean_x, v = y - mean_y
+        (``[dx]``, ``[dy]``, ``[dx, dy]``, ``[dx, dx]``, ``[dy, dy]``)."""
+        if self.base is None:
+            raise ValueError("set_base needs a separable critic built with gaussian=True")
+        values = (torch.as_tensor(mean_x)[None], torch.as_tensor(mean_y)[None], cross, px, py,
+                  torch.tensor([[float(constant)]]))
+        for p, value in zip(self.base, values):
+            p[r] = torch.as_tensor(value, dtype=p.dtype).to(p.device)
+
+    def _base(self, x: Tensor, y: Tensor) -> Tensor:
+        mean_x, mean_y, cross, px, py, constant = self.base
+        u, v = x - mean_x, y - mean_y  # [R, B, dx], [R, B, dy]
+        qu = (torch.bmm(u, px) * u).sum(-1)  # [R, B]
+        qv = (torch.bmm(v, py) * v).sum(-1)
+        return torch.bmm(torch.bmm(u, cross), v.transpose(1, 2)) + qu[:, :, None] + qv[:, None, :] + constant
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         fx, gy = self.f(x), self.g(y)  # [R, B, E], float32
         if self.cosine:
             fx, gy = F.normalize(fx, dim=-1), F.normalize(gy, dim=-1)
         with fp32(fx):
-            return _finish(torch.bmm(fx, gy.transpose(1, 2)) / self.temperature, self.output)  # [R, B, B]
+            scores = torch.bmm(fx, gy.transpose(1, 2)) / self.temperature  # [R, B, B]
+            if self.base is not None:
+                scores = scores + self._base(x.float(), y.float())
+            return _finish(scores, self.output)
 
 
 class BilinearCritic(nn.Module):
@@ -180,13 +213,14 @@ class CriticConfig:
     embed: int | None = None
     temperature: float | None = None
     cosine: bool | None = None
+    gaussian: bool | None = None
     output: str | None = None
 
     def __post_init__(self) -> None:
         if self.type not in CRITICS:
             raise ValueError(f"critic type must be one of {sorted(CRITICS)}, got {self.type!r}")
         allowed = {"joint": {"width", "depth", "output"},
-                   "separable": {"width", "depth", "embed", "temperature", "cosine", "output"},
+                   "separable": {"width", "depth", "embed", "temperature", "cosine", "gaussian", "output"},
                    "bilinear": {"output"}}[self.type]
         extra = sorted(k for k, v in asdict(self).items() if k != "type" and v is not None and k not in allowed)
         if extra:

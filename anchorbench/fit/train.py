@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 import estimators
 from anchorbench.engine import LOG2E, StackedRuns, resolve_device, stack_runs
 from anchorbench.fit.data import PairedSplit, Standardizer, as_matrix, check_sizes
+from anchorbench.fit.gaussian import fit_base
 from anchorbench.fit.result import FitResult
 from estimators.critics import CRITICS, CriticConfig, build_critic
 
@@ -242,8 +243,18 @@ def build_modules(runs: list[FitRun], data: list[Prepared], critic: dict, stream
     outputs = [_output(critic, run, estimators.build(run.estimator, **run.hparams)) for run in runs]
     shape = lambda r: (CriticConfig(critic["type"], **kwargs, output=outputs[r]),  # noqa: E731
                        data[runs[r].data].dx, data[runs[r].data].dy)
-    return [RunModule(module, [runs[p] for p in positions], positions, [stream_of[p] for p in positions], device)
-            for module, positions in stack_runs(runs, shape, batch_size, device)]
+    bases: dict[int, dict] = {}  # split -> its Gaussian base (fit once, shared by the split's runs)
+    out = []
+    for module, positions in stack_runs(runs, shape, batch_size, device):
+        if getattr(module, "base", None) is not None:  # a gaussian separable critic
+            for r, p in enumerate(positions):
+                d = runs[p].data
+                if d not in bases:
+                    bases[d] = fit_base(data[d].x_train, data[d].y_train, *data[d].parts["val"][:2])
+                module.set_base(r, *(bases[d][k] for k in ("mean_x", "mean_y", "cross", "px", "py", "constant")))
+        out.append(RunModule(module, [runs[p] for p in positions], positions, [stream_of[p] for p in positions],
+                             device))
+    return out
 
 
 def check_critic(critic: dict) -> dict:
