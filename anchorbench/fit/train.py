@@ -241,7 +241,9 @@ def build_modules(runs: list[FitRun], data: list[Prepared], critic: dict, stream
     """Runs grouped by input shape and critic output in cache-sized stacked modules (``anchorbench.engine``)."""
     kwargs = {k: v for k, v in critic.items() if k not in ("type", "output")}
     outputs = [_output(critic, run, estimators.build(run.estimator, **run.hparams)) for run in runs]
-    shape = lambda r: (CriticConfig(critic["type"], **kwargs, output=outputs[r]),  # noqa: E731
+    # the Gaussian base is a log-ratio: a run whose critic outputs r itself (pd) trains without it
+    gaussian = [True if kwargs.get("gaussian") and out == "pmi" else None for out in outputs]
+    shape = lambda r: (CriticConfig(critic["type"], **kwargs | {"gaussian": gaussian[r]}, output=outputs[r]),  # noqa: E731
                        data[runs[r].data].dx, data[runs[r].data].dy)
     bases: dict[int, dict] = {}  # split -> its Gaussian base (fit once, shared by the split's runs)
     out = []

@@ -50,3 +50,18 @@ def test_gaussian_critic_starts_at_the_base_in_the_fit_core():
     assert abs(dv_readout(grid) - TRUTH) < 0.25
     assert np.corrcoef(np.diag(grid), (-0.5 * math.log(1 - RHO**2) * np.ones(len(xv))
                                        - 0.5 * ((yv - RHO * xv) ** 2 / (1 - RHO**2) - yv**2).sum(1)))[0, 1] > 0.95
+
+
+def test_a_pd_estimator_trains_the_default_critic_without_the_base():
+    """The base is a log-ratio: a critic that outputs r itself (pd) is built without it, and the PMI runs of the
+    same call keep theirs."""
+    from anchorbench.fit.train import Prepared, build_modules
+
+    (x, y), (xv, yv) = gaussian(600, 5), gaussian(200, 6)
+    settings = TrainSettings(batch_size=64, standardize="rank", progress=False)
+    critic = {"type": "separable", "width": 16, "depth": 1, "embed": 8, "gaussian": True}
+    runs = [FitRun(seed=0), FitRun(estimator="spherical", hparams={"parametrization": "pd"}, seed=0)]
+    data = [Prepared(0, PairedSplit(x, y, xv, yv), settings, torch.device("cpu"))]
+    modules = build_modules(runs, data, critic, [0, 1], settings.batch_size, torch.device("cpu"))
+    bases = {m.critic.output: m.critic.base is not None for m in modules}
+    assert bases == {"pmi": True, "pd": False}
