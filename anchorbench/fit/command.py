@@ -49,6 +49,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, help=f"critic hidden width (separable default {FIT_CRITIC['width']}, "
                                               "joint 256)")
     p.add_argument("--depth", type=int, help=f"critic depth (separable default {FIT_CRITIC['depth']}, joint 2)")
+    p.add_argument("--no-gaussian-base", dest="gaussian_base", action="store_false",
+                   help="separable critic without its Gaussian base (the exact Gaussian log-ratio of the normal "
+                        "scores, which the network corrects; on by default)")
     for flag, kind, text in SETTINGS:
         p.add_argument(f"--{flag}", type=kind, help=f"{text} (default {FIT_SETTINGS[flag.replace('-', '_')]})")
     p.add_argument("--val-fraction", type=float, default=0.2, help="rows for early stopping (default 0.2)")
@@ -123,6 +126,10 @@ def _fit(args):
             if args.critic == "bilinear":
                 raise ValueError(f"--{key} does not apply to the bilinear critic")
             critic[key] = getattr(args, key)
+    if not args.gaussian_base:
+        if args.critic != "separable":
+            raise ValueError("--no-gaussian-base applies to the separable critic only (the others have no base)")
+        critic.pop("gaussian", None)
     given = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag, _, _ in SETTINGS}
     settings = dataclasses.replace(FIT_DEFAULTS, **{k: v for k, v in given.items() if v is not None},
                                    device=args.device, progress=not args.quiet)
@@ -149,7 +156,8 @@ def disagreement(fit) -> str | None:
 
 
 def _report(fit, args, n: int) -> str:
-    lines = [f"MI ({fit.estimator}, {args.critic} critic, {len(fit.results)} seed(s), read on {_readout_rows(fit)} "
+    critic = args.critic + (" + Gaussian base" if args.critic == "separable" and args.gaussian_base else "")
+    lines = [f"MI ({fit.estimator}, {critic} critic, {len(fit.results)} seed(s), read on {_readout_rows(fit)} "
              f"of {n} pairs): {fit.mi_bits:.4f} +- {fit.mi_bits_sd:.4f} bits "
              f"({fit.mi_nats:.4f} nats; {HOW[fit.readout]})"]
     per_seed = ", ".join(f"seed {r.run.seed}: " + (f"{bits:.4f}" if not r.diverged

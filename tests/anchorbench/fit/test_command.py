@@ -54,6 +54,17 @@ def test_unidentified_estimator_is_flagged(files, capsys):
     assert "PMI identified: no" in capsys.readouterr().out
 
 
+def test_the_gaussian_base_is_on_by_default_and_can_be_turned_off(files, capsys):
+    args = ["estimate", str(files / "x.npy"), str(files / "y.npy"), *FAST]
+    assert main(args) == 0
+    with_base = capsys.readouterr().out
+    assert main([*args, "--no-gaussian-base"]) == 0
+    without = capsys.readouterr().out
+    assert "separable + Gaussian base critic" in with_base and "(infonce_anchor, separable critic" in without
+    bits = [re.search(r"([-\d.]+) \+- ", out).group(1) for out in (with_base, without)]
+    assert bits[0] != bits[1]  # the flag reaches the critic
+
+
 def test_without_test_rows_the_validation_rows_read_out(files, capsys):
     assert main(["estimate", str(files / "x.npy"), str(files / "y.npy"), "--test-fraction", "0", *FAST]) == 0
     assert "read on 40 validation (the early-stopping rows: no test rows) of 200 pairs" in capsys.readouterr().out
@@ -98,6 +109,7 @@ BAD = [
     (["x.npy", "y.npy", "--estimator", "nope"], "unknown estimator"),
     (["x.npy", "y.npy", "--hparam", "nu"], "KEY=VALUE"),
     (["x.npy", "y.npy", "--pmi-out", "out.txt"], "unsupported file type"),
+    (["x.npy", "y.npy", "--critic", "joint", "--no-gaussian-base"], "separable critic only"),
 ]
 
 
