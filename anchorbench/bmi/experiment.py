@@ -219,7 +219,7 @@ def task_table(per_task: list[dict]) -> str:
 
     rows = [{"N": r["n"], "family": r["family"], "task": r["task"], "truth (nats)": f"{r['truth_nats']:.3f}",
              **{name: cell(*v) for name, v in r["estimates"].items()}} for r in per_task]
-    return pd.DataFrame(rows).fillna("").to_markdown(index=False, disable_numparse=True)  # keep "1.000"
+    return pd.DataFrame(rows).astype(object).fillna("").to_markdown(index=False, disable_numparse=True)  # "1.000"
 
 
 def counts(est: pd.DataFrame) -> dict:
