@@ -9,7 +9,6 @@ import pytest
 from anchorbench import generated
 from anchorbench.paths import REPO
 
-
 # the protein and SSL tables fill float columns with "" (pandas 3 warns; the text is the same): to fix with the
 # next change to those adapters, which re-runs their stages
 PANDAS_FILL = pytest.mark.filterwarnings("ignore:'str' is not supported as a fill value")
