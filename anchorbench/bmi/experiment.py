@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from anchorbench import names, stats
+from anchorbench import names, paths, stats
 from anchorbench.bmi import plots
 from anchorbench.bmi.config import DEFAULT_ESTIMATOR
 from anchorbench.engine import LOG2E
@@ -54,6 +54,12 @@ class BmiGroup:
         return f"n{self.n}-{self.dim_x}x{self.dim_y}-{len(self.tasks)}tasks"
 
 
+def reference_timings(n: int) -> Path:
+    """Where the data stage keeps the references' wall seconds at size n: beside the unit cache, outside every DVC
+    output (a wall time in data/bmi would make the stage's output differ between two identical runs)."""
+    return paths.outputs() / ".cache" / "timings" / "bmi" / f"n{n}_reference.csv"
+
+
 def _run(cmd: list[str], what: str) -> None:
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
@@ -82,9 +88,14 @@ class Bmi(Experiment):
                   *map(str, range(d.seeds)), *(["--tasks", *d.tasks] if d.tasks else [])], "bmi's sampler")
             sampled = time.perf_counter() - start
             if d.references and d.reference_seeds:
+                timings = reference_timings(n)
+                timings.parent.mkdir(parents=True, exist_ok=True)
                 _run([python, str(SCRIPTS / "reference.py"), "--data", str(folder), "--out",
-                      str(folder / "reference.csv"), "--seeds", *map(str, range(min(d.reference_seeds, d.seeds))),
+                      str(folder / "reference.csv"), "--timings", str(timings),
+                      "--seeds", *map(str, range(min(d.reference_seeds, d.seeds))),
                       "--estimators", *d.references, "--jobs", str(d.reference_jobs)], "bmi's KSG/CCA references")
+                seconds = pd.read_csv(timings).groupby("estimator").seconds.sum()
+                print(f"bmi references n={n}: " + ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items()))
             manifest = json.loads((folder / "manifest.json").read_text())
             info["sizes"][str(n)] = {"tasks": len(manifest["tasks"]), "seeds": manifest["seeds"],
                                 "versions": {k: manifest[k] for k in ("bmi", "jax", "numpy")}}
@@ -170,6 +181,10 @@ class Bmi(Experiment):
         headline = {f"{names.WITHIN_10PCT}_n{n}": min(seeds.values()) / metrics["tasks"][n]
                     for n, seeds in default.items()}
         headline["fit_seconds"] = float(sum(r["seconds"] for r in results))
+        for n in params.bmi_data.sizes:  # the references' wall time (MLflow only: never in a DVC output)
+            if reference_timings(n).is_file():
+                for name, secs in pd.read_csv(reference_timings(n)).groupby("estimator").seconds.sum().items():
+                    headline[f"{name}_seconds_n{n}"] = float(secs)
         return Summary({k: str(v) for k, v in files.items()}, headline)
 
     def view_columns(self, params) -> tuple[list[str], list[str]]:

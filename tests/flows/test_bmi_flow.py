@@ -25,6 +25,13 @@ def test_data_and_train_write_the_table_metrics_and_figure(prefect_harness, isol
     assert manifest["sizes"]["2000"]["tasks"] == len(tasks)  # JSON keys: the size as text
     assert {f"n2000/{t}/seed0.npz" for t in tasks} <= set(manifest["files"])
     assert "n2000/reference.csv" in manifest["files"]
+    # the references' wall times stay out of the stage's output (it must hash the same in two runs)
+    reference = pd.read_csv(isolated / "data/bmi/n2000/reference.csv")
+    assert "seconds" not in reference and set(reference.estimator) == {"ksg", "cca"}
+    from anchorbench.bmi.experiment import reference_timings
+
+    timings = pd.read_csv(reference_timings(2000))
+    assert len(timings) == len(reference) and (timings.seconds > 0).all()
 
     out = flows["train"](params_path=params_path)
     res = isolated / "results" / "bmi"
@@ -38,3 +45,5 @@ def test_data_and_train_write_the_table_metrics_and_figure(prefect_harness, isol
     runs = mlflow.search_runs(experiment_names=["bmi"])
     children = runs[runs["tags.mlflow.parentRunId"] == out["mlflow_run_id"]]
     assert len(children) == len(est) and children["metrics.error_bits"].notna().all()
+    parent = mlflow.get_run(out["mlflow_run_id"]).data.metrics
+    assert parent["ksg_seconds_n2000"] == pytest.approx(timings[timings.estimator == "ksg"].seconds.sum())
