@@ -64,6 +64,13 @@ RESULTS = "bench/results"
 REFERENCE = Path(__file__).parents[1] / "anchorbench/bmi/reference.py"
 
 
+
+def write_result(stem: str, frame: pd.DataFrame, markdown: str) -> None:
+    """``<stem>.csv`` (the rows) and ``<stem>.md`` (the report), each written atomically."""
+    write_frame(f"{stem}.csv", frame)
+    with atomic_path(f"{stem}.md") as tmp:
+        tmp.write_text(markdown)
+
 def environment() -> str:
     import os
     import platform
@@ -194,16 +201,14 @@ def bmi(args) -> int:
     if (data / "reference.csv").is_file():
         ref = pd.read_csv(data / "reference.csv").rename(columns={"estimator": "method"})
         ref = ref[ref.task_id.isin(frame.task_id) & ref.seed.isin(args.data_seeds)]
-        frame = pd.concat([frame, ref[frame.columns]], ignore_index=True)
+        frame = pd.concat([frame, ref.reindex(columns=frame.columns)], ignore_index=True)  # no seconds there
     wide = frame.pivot_table(index=["task_id", "family", "truth_nats"], columns=["method", "seed"], values="mi_nats",
                              sort=False)
-    out = f"{RESULTS}/fit_bmi"
-    write_frame(f"{out}.csv", frame)
-    with atomic_path(f"{out}.md") as tmp:
-        tmp.write_text(f"# The fit defaults on the bmi benchmark ({len(tasks)} tasks, data seeds {args.data_seeds}, "
-                       f"n = {len(arrays['x'])})\n\n{environment()}; fit_critic(x, y) with FIT_DEFAULTS; KSG and "
-                       f"CCA: bmi's (anchorbench/bmi/reference.py) on the same arrays\n\n{bmi_counts(frame)}\n"
-                       f"Estimates (nats):\n\n{wide.round(3).to_markdown()}\n")
+    write_result(f"{RESULTS}/fit_bmi", frame,
+                 f"# The fit defaults on the bmi benchmark ({len(tasks)} tasks, data seeds {args.data_seeds}, "
+                 f"n = {len(arrays['x'])})\n\n{environment()}; fit_critic(x, y) with FIT_DEFAULTS; KSG and "
+                 f"CCA: bmi's (anchorbench/bmi/reference.py) on the same arrays\n\n{bmi_counts(frame)}\n"
+                 f"Estimates (nats):\n\n{wide.round(3).to_markdown()}\n")
     print(bmi_counts(frame), flush=True)
     return 0
 
@@ -236,15 +241,13 @@ def vs_ksg(args) -> int:
     medians = frame.groupby("method", sort=False)[["wall_seconds", "mi_nats"]].median()
     ratio = medians.wall_seconds.iloc[0] / medians.wall_seconds.iloc[1]
     print(medians.to_string(), f"\nratio anchorbench / KSG (median wall seconds): {ratio:.2f}", flush=True)
-    out = f"{RESULTS}/fit_vs_ksg"
-    write_frame(f"{out}.csv", frame)
-    with atomic_path(f"{out}.md") as tmp:
-        tmp.write_text(f"# Default `anchorbench estimate` vs bmi's KSG, same arrays ({args.task}, seed {args.seed}, "
-                       f"{len(arrays['x'])} x ({task['dim_x']} + {task['dim_y']}), truth {task['mi_nats']:.4f} nats)"
-                       f"\n\n{environment()}; load average before: {args.load}\n\nWhole processes (imports "
-                       f"included), alternating, {args.repeats} repeats; medians:\n\n"
-                       f"{medians.reset_index().to_markdown(index=False)}\n\nratio anchorbench / KSG: {ratio:.2f}"
-                       f"\n\nAll runs:\n\n{frame.to_markdown(index=False)}\n")
+    write_result(f"{RESULTS}/fit_vs_ksg", frame,
+                 f"# Default `anchorbench estimate` vs bmi's KSG, same arrays ({args.task}, seed {args.seed}, "
+                 f"{len(arrays['x'])} x ({task['dim_x']} + {task['dim_y']}), truth {task['mi_nats']:.4f} nats)"
+                 f"\n\n{environment()}; load average before: {args.load}\n\nWhole processes (imports "
+                 f"included), alternating, {args.repeats} repeats; medians:\n\n"
+                 f"{medians.reset_index().to_markdown(index=False)}\n\nratio anchorbench / KSG: {ratio:.2f}"
+                 f"\n\nAll runs:\n\n{frame.to_markdown(index=False)}\n")
     return 0
 
 
@@ -296,13 +299,11 @@ def main(argv: list[str] | None = None) -> int:
                          "true_bits": args.true_bits, "abs_error_bits": round(abs(mean - args.true_bits), 3)})
             print(rows[-1], flush=True)
             frame = pd.DataFrame(rows)  # rewritten after every row: a long LMI run leaves the finished rows
-            write_frame(f"{args.out}.csv", frame)
-            with atomic_path(f"{args.out}.md") as tmp:
-                tmp.write_text(f"# Fit core vs LMI vs a plain loop ({args.n} pairs, true MI {args.true_bits} bits)"
-                               f"\n\n{environment()}\n\nanchorbench/plain loop: infonce_anchor, separable critic "
-                               f"{critic}, {settings}\n\nLMI: latentmi.lmi.estimate defaults except "
-                               f"epochs={args.lmi_epochs}"
-                               f"\n\n{frame.to_markdown(index=False)}\n")
+            write_result(args.out, frame,
+                         f"# Fit core vs LMI vs a plain loop ({args.n} pairs, true MI {args.true_bits} bits)"
+                         f"\n\n{environment()}\n\nanchorbench/plain loop: infonce_anchor, separable critic "
+                         f"{critic}, {settings}\n\nLMI: latentmi.lmi.estimate defaults except "
+                         f"epochs={args.lmi_epochs}\n\n{frame.to_markdown(index=False)}\n")
     return 0
 
 
