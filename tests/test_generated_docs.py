@@ -4,17 +4,10 @@ agree with the committed results, and a block is rewritten when its results chan
 import json
 import shutil
 
-import pytest
-
 from anchorbench import generated
 from anchorbench.paths import REPO
 
-# the protein and SSL tables fill float columns with "" (pandas 3 warns; the text is the same): to fix with the
-# next change to those adapters, which re-runs their stages
-PANDAS_FILL = pytest.mark.filterwarnings("ignore:'str' is not supported as a fill value")
 
-
-@PANDAS_FILL
 def test_the_committed_pages_agree_with_the_committed_results():
     assert generated.stale() == [], "run `anchorbench docs` (make repro does) and commit the pages"
 
@@ -35,7 +28,6 @@ def test_a_block_follows_its_results_and_says_when_they_are_missing(tmp_path):
     assert "3/4" in page.read_text() and generated.stale(tmp_path) == []
 
 
-@PANDAS_FILL
 def test_every_block_names_a_table_its_experiment_makes(tmp_path):
     """Render every block of the real pages against the committed results (missing ones give the note)."""
     shutil.copytree(REPO / "results", tmp_path / "results", ignore=shutil.ignore_patterns("units", "trials"))

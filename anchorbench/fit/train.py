@@ -147,6 +147,7 @@ class RunModule(StackedRuns):
         self.stopped_step = torch.zeros(r, dtype=torch.long, device=device)
         self.best_state = [p.detach().clone() for p in critic.parameters()]
         assert all(p.shape[0] == r for p in self.best_state), "every critic parameter needs a leading run dim"
+        self.live = r  # runs not finalized yet (a host-side count, updated at each check)
 
     def _scores(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.critic(x, y)  # [r, B, dx], [r, B, dy] -> [r, B, B]
@@ -220,11 +221,48 @@ class RunModule(StackedRuns):
             self.freeze(ended, optimizer)
         train_loss = (self.loss_sum / steps_since).tolist()
         self.loss_sum.zero_()
+        self.live = int((~self.done).sum())
         rows = []
         for r in np.flatnonzero(live.cpu().numpy()):
             rows.append({"run": self.positions[r], "step": step, "train_loss": train_loss[r],
                          "val_loss": float(val_loss[r]), "val_mi_bits": float(val_mi[r]) * LOG2E})
         return rows
+
+
+    PER_RUN = ("active", "done", "diverged", "loss_sum", "best_loss", "best_mi", "best_step", "stopped_step")
+
+    @torch.no_grad()
+    def _select(self, keep: list[int], optimizer: torch.optim.Optimizer | None) -> None:
+        """Keep only runs ``keep`` (sorted) in place: their parameters (and Adam moments), state and slices."""
+        index = torch.tensor(keep, dtype=torch.long, device=self.active.device)
+        for p in self.critic.parameters():
+            p.grad = None
+            p.data = p.data[index]
+            state = optimizer.state.get(p, {}) if optimizer is not None else {}
+            for moment in ("exp_avg", "exp_avg_sq"):
+                if moment in state:
+                    state[moment] = state[moment][index]
+        self.best_state = [best[index] for best in self.best_state]
+        for name in self.PER_RUN:
+            setattr(self, name, getattr(self, name)[index])
+        self.runs, self.positions = [self.runs[i] for i in keep], [self.positions[i] for i in keep]
+        self.streams = [self.streams[i] for i in keep]
+        before = lambda end: sum(1 for i in keep if i < end)  # noqa: E731  (kept runs left of a slice bound)
+        self.parts = [(est, before(a), before(b)) for est, a, b in self.parts if before(a) < before(b)]
+        self.live = int((~self.done).sum())
+
+    def split_finished(self, optimizer: torch.optim.Optimizer) -> list["RunModule"]:
+        """``[finished, self]``: the finalized runs moved into a module of their own, which no longer trains or
+        checks (only the final readout reads it), while this module keeps training the rest. A stopped run
+        would otherwise still cost its full forward and backward at every step until the last run stops."""
+        if self.live in (0, len(self.runs)):
+            return [self]
+        done = self.done.tolist()
+        self.critic.zero_grad(set_to_none=True)  # not copied into the finished module
+        finished = copy.deepcopy(self)
+        finished._select([r for r, d in enumerate(done) if d], None)
+        self._select([r for r, d in enumerate(done) if not d], optimizer)
+        return [finished, self]
 
 
 def _output(critic: dict, run: FitRun, est: estimators.Estimator) -> str:
@@ -308,14 +346,17 @@ def fit_runs(splits: list[PairedSplit], runs: list[FitRun], critic: dict,
         batches = [stream.next() for stream in streams]  # one batch per (split, seed), shared by its estimators
         optimizer.zero_grad(set_to_none=True)
         for module in modules:
-            module.train_step(step, batches)
+            if module.live:
+                module.train_step(step, batches)
         optimizer.step()
         final = step == settings.max_steps
         if step % settings.check_every == 0 or final:
             for module in modules:
-                curve += module.check(step, data, settings, step - last_check, final, optimizer)
+                if module.live:
+                    curve += module.check(step, data, settings, step - last_check, final, optimizer)
+            modules = [part for module in modules for part in module.split_finished(optimizer)]
             last_check = step
-            active = sum(int(m.active.sum()) for m in modules)
+            active = sum(int(m.active.sum()) for m in modules if m.live)
             bar.set_postfix(active=active)
             if active == 0:
                 break

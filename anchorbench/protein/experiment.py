@@ -173,8 +173,8 @@ class Protein(Experiment):
         order = [o for o in cells if o not in REFERENCES] + [o for o in REFERENCES if o in cells]
         frame = pd.DataFrame([{"objective": o, "paper's name": _display(o), **cells[o]} for o in order])
         keep = ["infonce_anchor", "js_plugin", "chi2", "lmi", "bayes"]
-        head = frame[frame.objective.isin(keep)].fillna("")
-        return super().tables(metrics) | {"auroc": frame.fillna("").to_markdown(index=False),
+        head = frame[frame.objective.isin(keep)].astype(object).fillna("")
+        return super().tables(metrics) | {"auroc": frame.astype(object).fillna("").to_markdown(index=False),
                                           "headline": head.to_markdown(index=False)}
 
     def report(self, params, summary: Summary, run_id: str) -> str:

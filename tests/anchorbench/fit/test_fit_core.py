@@ -72,6 +72,62 @@ def test_a_run_gives_the_same_numbers_alone_or_batched():
     assert grouped[1].best_step == alone.best_step and grouped[1].stopped_step == alone.stopped_step
 
 
+def _module_and_optimizer(data, runs):
+    prepared = [train_module.Prepared(i, d, FAST, torch.device("cpu")) for i, d in enumerate(data)]
+    (module,) = train_module.build_modules(runs, prepared, CRITIC, [0] * len(runs), FAST.batch_size,
+                                           torch.device("cpu"))
+    return prepared, module, torch.optim.Adam(module.critic.parameters(), lr=1e-2, fused=True)
+
+
+def _steps(module, optimizer, prepared, n):
+    stream = train_module.BatchStream(prepared[0], 0, FAST.batch_size)
+    for step in range(n):
+        optimizer.zero_grad(set_to_none=True)
+        module.train_step(step, [stream.next()])
+        optimizer.step()
+
+
+def test_split_finished_moves_the_stopped_runs_out_and_the_rest_train_on_unchanged():
+    """Run 1 of 3 is finalized after 5 steps. Splitting it off must leave it exactly at its frozen state, and
+    runs 0 and 2 (parameters, Adam moments, early-stopping state) must train on exactly as in the unsplit module,
+    where run 1 only costs compute: the split's point."""
+    runs = [FitRun(0, "infonce_anchor", {}, s) for s in (0, 1, 2)]
+    modules = []
+    for _ in range(2):
+        prepared, module, optimizer = _module_and_optimizer([split()], runs)
+        _steps(module, optimizer, prepared, 5)
+        module.done[1], module.active[1], module.best_step[1] = True, False, 4
+        module.freeze(module.done.clone(), optimizer)
+        module.live = 2
+        modules.append((prepared, module, optimizer))
+    (prepared, whole, opt_whole), (_, parted, opt_parted) = modules
+    finished, kept = parted.split_finished(opt_parted)
+    assert kept is parted and finished.positions == [1] and kept.positions == [0, 2]
+    assert (finished.live, kept.live) == (0, 2) and [r.seed for r in kept.runs] == [0, 2]
+    assert finished.best_step.tolist() == [4] and kept.streams == [0, 0]
+    _steps(whole, opt_whole, prepared, 7)
+    _steps(kept, opt_parted, prepared, 7)
+    for p_whole, p_kept, p_finished in zip(whole.critic.parameters(), kept.critic.parameters(),
+                                           finished.critic.parameters()):
+        torch.testing.assert_close(p_kept, p_whole[[0, 2]], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(p_finished, p_whole[[1]], rtol=0, atol=0)
+        for moment in ("exp_avg", "exp_avg_sq"):
+            torch.testing.assert_close(opt_parted.state[p_kept][moment], opt_whole.state[p_whole][moment][[0, 2]],
+                                       rtol=1e-5, atol=1e-7)
+    assert all(p.grad is None for p in finished.critic.parameters())
+
+
+def test_fit_runs_stops_computing_finished_runs(monkeypatch):
+    """A run that stopped early no longer costs a forward pass: the train steps count rows of live runs only."""
+    rows = []
+    original = train_module.RunModule.train_step
+    monkeypatch.setattr(train_module.RunModule, "train_step",
+                        lambda self, step, batches: (rows.append(len(self.runs)), original(self, step, batches)))
+    data = [split(flip_val=True), split(seed=9)]  # split 0 stops at 20 + patience, split 1 trains on
+    fit_runs(data, [FitRun(0, seed=2), FitRun(1, seed=2)], CRITIC, FAST)
+    assert rows[0] == 2 and rows[-1] == 1 and len(rows) < 2 * FAST.max_steps
+
+
 def test_same_seed_same_numbers():
     x, y = gaussian(600)
     a = fit_critic(x, y, seeds=[0, 1], critic=CRITIC, settings=FAST)
