@@ -46,6 +46,10 @@ def test_counts_per_data_seed_and_family():
     assert claim["id"] == "infonce_anchor_closer_than_bmi:ksg" and claim["n"] == 8
     tables = EXPERIMENT.tables(m)
     assert "4/4" in tables["counts"] and "2/4" in tables["families"]
+    m_ref = counts(_estimates({"infonce_anchor": 4}).pipe(lambda f: pd.concat(  # a reference on data seed 0 only
+        [f, f[f.data_seed == 0].assign(estimator="bmi:ksg")], ignore_index=True)))
+    ksg_row = next(line for line in EXPERIMENT.tables(m_ref)["counts"].splitlines() if "bmi:ksg" in line)
+    assert "not run" in ksg_row and "nan" not in ksg_row
     t3 = next(r for r in m["per_task"] if r["task"] == "t3")  # ksg read 2.0 on both data seeds: none within
     assert t3["truth_nats"] == 1.0 and t3["estimates"] == {"bmi:ksg": [2.0, 0, 2], "infonce_anchor": [1.0, 2, 2]}
     task_rows = [line for line in tables["tasks"].splitlines() if "| t3 " in line]
