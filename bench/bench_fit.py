@@ -64,12 +64,12 @@ RESULTS = "bench/results"
 REFERENCE = Path(__file__).parents[1] / "anchorbench/bmi/reference.py"
 
 
-
 def write_result(stem: str, frame: pd.DataFrame, markdown: str) -> None:
     """``<stem>.csv`` (the rows) and ``<stem>.md`` (the report), each written atomically."""
     write_frame(f"{stem}.csv", frame)
     with atomic_path(f"{stem}.md") as tmp:
         tmp.write_text(markdown)
+
 
 def environment() -> str:
     import os

@@ -106,11 +106,12 @@ def test_the_graph_sees_a_new_import(tmp_path, monkeypatch):
     assert not covered(REPO / "anchorbench/mi_benchmark/effective_mi.py", ["anchorbench/mi_benchmark/plots.py"])
 
 
-def test_the_committed_lock_has_no_stage_that_dvc_yaml_dropped():
-    """dvc repro never drops a renamed stage from dvc.lock: a stale entry would survive into every fresh clone."""
+def test_the_committed_lock_has_exactly_the_stages_of_dvc_yaml():
+    """dvc repro never drops a renamed stage from dvc.lock: a stale entry would survive into every fresh clone; and
+    a stage that never ran into the lock has no committed results."""
     stages = set(yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"])
     locked = set(yaml.safe_load((REPO / "dvc.lock").read_text())["stages"])
-    assert locked <= stages, f"stale in dvc.lock: {sorted(locked - stages)}"
+    assert locked == stages, f"stale in dvc.lock: {sorted(locked - stages)}; never run: {sorted(stages - locked)}"
 
 
 def test_uncached_outputs_are_not_git_ignored():
