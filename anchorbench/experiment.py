@@ -205,9 +205,13 @@ class Experiment(abc.ABC):
         return "\n".join(lines)
 
 
-def markdown_table(frame, digits: int = 3) -> str:
-    """A pandas DataFrame as a markdown table (the one renderer of every flow report): floats to ``digits``."""
-    return frame.to_markdown(index=False, floatfmt=f".{digits}f")
+def markdown_table(frame, digits: int | None = 3, missing: str | None = None, **options) -> str:
+    """A pandas DataFrame as a markdown table (the one renderer of every report and docs table): floats to
+    ``digits`` (None: as tabulate prints them), empty cells as ``missing`` (None: NaN stays "nan"), ``options``
+    for ``DataFrame.to_markdown``."""
+    if missing is not None:  # object columns first: pandas deprecates filling float columns with text
+        frame = frame.astype(object).fillna(missing)
+    return frame.to_markdown(index=False, **({} if digits is None else {"floatfmt": f".{digits}f"}), **options)
 
 
 def verdict_counts(metrics: dict) -> str:

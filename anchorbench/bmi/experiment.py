@@ -209,7 +209,7 @@ class Bmi(Experiment):
         fam = [{"estimator": name, **{f: "{}/{}".format(*by[f]) if f in by else "" for f in families}}
                for name, by in metrics["per_family"].items()]
         # the references run on the first reference_seeds data seeds only: the other seeds' cells say so
-        counts_ = pd.DataFrame(rows).astype(object).fillna("not run").to_markdown(index=False)
+        counts_ = markdown_table(pd.DataFrame(rows), digits=None, missing="not run")
         return super().tables(metrics) | {"counts": counts_, "families": pd.DataFrame(fam).to_markdown(index=False),
                                           "headline": counts_, "tasks": task_table(metrics["per_task"])}
 
@@ -235,7 +235,7 @@ def task_table(per_task: list[dict]) -> str:
 
     rows = [{"N": r["n"], "family": r["family"], "task": r["task"], "truth (nats)": f"{r['truth_nats']:.3f}",
              **{name: cell(*v) for name, v in r["estimates"].items()}} for r in per_task]
-    return pd.DataFrame(rows).astype(object).fillna("").to_markdown(index=False, disable_numparse=True)  # "1.000"
+    return markdown_table(pd.DataFrame(rows), digits=None, missing="", disable_numparse=True)  # keeps "1.000"
 
 
 def counts(est: pd.DataFrame) -> dict:

@@ -30,8 +30,6 @@ HOW = {"dv": "DV readout of the seeds' mean PMI +- SD of the seeds' DV readouts"
 DISAGREE = 0.10  # seeds whose range exceeds this fraction of the estimate are reported as disagreeing
 
 
-
-
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "estimate", help="MI and PMI of paired rows in two files",
@@ -54,6 +52,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "scores, which the network corrects; on by default)")
     for flag, kind, text in SETTINGS:
         p.add_argument(f"--{flag}", type=kind, help=f"{text} (default {FIT_SETTINGS[flag.replace('-', '_')]})")
+    p.add_argument("--ema", type=float, help="decay of the moving average of the weights that the checks and the "
+                   f"result use (default {FIT_SETTINGS['ema']}; 0: the last step's weights)")
     p.add_argument("--val-fraction", type=float, default=0.2, help="rows for early stopping (default 0.2)")
     p.add_argument("--test-fraction", type=float, default=0.2,
                    help="rows the MI is read on (default 0.2; 0: read on the validation rows)")
@@ -131,8 +131,10 @@ def _fit(args):
             raise ValueError("--no-gaussian-base applies to the separable critic only (the others have no base)")
         critic.pop("gaussian", None)
     given = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag, _, _ in SETTINGS}
-    settings = dataclasses.replace(FIT_DEFAULTS, **{k: v for k, v in given.items() if v is not None},
-                                   device=args.device, progress=not args.quiet)
+    given = {k: v for k, v in given.items() if v is not None}
+    if args.ema is not None:
+        given["ema"] = args.ema if args.ema != 0 else None  # 0: off
+    settings = dataclasses.replace(FIT_DEFAULTS, **given, device=args.device, progress=not args.quiet)
     fit = fit_critic(x, y, estimator=args.estimator, hparams=_parse_hparams(args.hparam), critic=critic,
                      seeds=args.seeds, val_fraction=args.val_fraction, test_fraction=args.test_fraction,
                      split_seed=args.split_seed, settings=settings)

@@ -47,6 +47,9 @@ class TrainSettings:
     validation batches of ``batch_size`` rows each check uses (None: enough to cover every validation row
     once; the rows are shuffled once with a fixed seed, the last batch is filled up cyclically). The same
     batches serve every check and the final MI readout, so early stopping does not chase batch noise.
+    ``ema``: None, or the decay of an exponential moving average of each run's weights (with TensorFlow's
+    warm-up, min(ema, (1 + t) / (10 + t)) at step t); the checks, the kept best state and so the result use the
+    average instead of the last step's weights, which carry the step noise of the optimizer into the critic.
     """
 
     batch_size: int = 64
@@ -59,6 +62,7 @@ class TrainSettings:
     device: str = "cpu"
     progress: bool = True
     val_batches: int | None = None
+    ema: float | None = None
 
     def __post_init__(self) -> None:
         positive = {"batch_size": self.batch_size - 1, "lr": self.lr, "max_steps": self.max_steps,
@@ -71,6 +75,8 @@ class TrainSettings:
             raise ValueError(f"TrainSettings.clip must be > 0 or None, got {self.clip!r}")
         if self.val_batches is not None and self.val_batches < 1:
             raise ValueError(f"TrainSettings.val_batches must be >= 1 or None, got {self.val_batches!r}")
+        if self.ema is not None and not (isinstance(self.ema, float) and 0 < self.ema < 1):
+            raise ValueError(f"TrainSettings.ema must be a decay in (0, 1) or None, got {self.ema!r}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"TrainSettings.device must be auto, cpu or cuda, got {self.device!r}")
 
@@ -148,6 +154,16 @@ class RunModule(StackedRuns):
         self.best_state = [p.detach().clone() for p in critic.parameters()]
         assert all(p.shape[0] == r for p in self.best_state), "every critic parameter needs a leading run dim"
         self.live = r  # runs not finalized yet (a host-side count, updated at each check)
+        self.ema: list[torch.Tensor] | None = None  # the weights' moving average (TrainSettings.ema), from step 1
+
+    @torch.no_grad()
+    def update_ema(self, step: int, decay: float) -> None:
+        """Move the average of the weights towards the weights after ``step`` (it starts as those of step 1)."""
+        params = [p.detach() for p in self.critic.parameters()]
+        if self.ema is None:
+            self.ema = [p.clone() for p in params]
+            return
+        torch._foreach_lerp_(self.ema, params, 1 - min(decay, (1 + step) / (10 + step)))
 
     def _scores(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.critic(x, y)  # [r, B, dx], [r, B, dy] -> [r, B, B]
@@ -198,7 +214,12 @@ class RunModule(StackedRuns):
     @torch.no_grad()
     def check(self, step: int, data: list[Prepared], settings: TrainSettings, steps_since: int, final: bool,
               optimizer: torch.optim.Optimizer) -> list[dict]:
-        """Validate, keep improved states, stop runs out of patience (or all at the last step). Curve rows."""
+        """Validate, keep improved states, stop runs out of patience (or all at the last step). Curve rows.
+        With a moving average of the weights, it is what is validated and kept; training goes on from the weights."""
+        params = list(self.critic.parameters())
+        if self.ema is not None:
+            weights = [p.detach().clone() for p in params]
+            torch._foreach_copy_(params, self.ema)
         self.critic.eval()
         val_loss, val_mi = self.evaluate(data, "val")
         self.critic.train()
@@ -210,8 +231,10 @@ class RunModule(StackedRuns):
         self.best_loss = torch.where(improved, val_loss, self.best_loss)
         self.best_mi = torch.where(improved, val_mi, self.best_mi)
         self.best_step = torch.where(improved, step, self.best_step)
-        for p, best in zip(self.critic.parameters(), self.best_state):
+        for p, best in zip(params, self.best_state):
             best[improved] = p.detach()[improved]
+        if self.ema is not None:
+            torch._foreach_copy_(params, weights)
         stop = self.active & ((step - self.best_step >= settings.patience) | final)
         self.active &= ~stop
         ended = live & ~self.active  # out of patience, at the last step, or diverged
@@ -228,7 +251,6 @@ class RunModule(StackedRuns):
                          "val_loss": float(val_loss[r]), "val_mi_bits": float(val_mi[r]) * LOG2E})
         return rows
 
-
     PER_RUN = ("active", "done", "diverged", "loss_sum", "best_loss", "best_mi", "best_step", "stopped_step")
 
     @torch.no_grad()
@@ -243,6 +265,8 @@ class RunModule(StackedRuns):
                 if moment in state:
                     state[moment] = state[moment][index]
         self.best_state = [best[index] for best in self.best_state]
+        if self.ema is not None:
+            self.ema = [average[index] for average in self.ema]
         for name in self.PER_RUN:
             setattr(self, name, getattr(self, name)[index])
         self.runs, self.positions = [self.runs[i] for i in keep], [self.positions[i] for i in keep]
@@ -349,6 +373,10 @@ def fit_runs(splits: list[PairedSplit], runs: list[FitRun], critic: dict,
             if module.live:
                 module.train_step(step, batches)
         optimizer.step()
+        if settings.ema is not None:
+            for module in modules:
+                if module.live:
+                    module.update_ema(step, settings.ema)
         final = step == settings.max_steps
         if step % settings.check_every == 0 or final:
             for module in modules:

@@ -173,9 +173,9 @@ class Protein(Experiment):
         order = [o for o in cells if o not in REFERENCES] + [o for o in REFERENCES if o in cells]
         frame = pd.DataFrame([{"objective": o, "paper's name": _display(o), **cells[o]} for o in order])
         keep = ["infonce_anchor", "js_plugin", "chi2", "lmi", "bayes"]
-        head = frame[frame.objective.isin(keep)].astype(object).fillna("")
-        return super().tables(metrics) | {"auroc": frame.astype(object).fillna("").to_markdown(index=False),
-                                          "headline": head.to_markdown(index=False)}
+        return super().tables(metrics) | {
+            "auroc": markdown_table(frame, digits=None, missing=""),
+            "headline": markdown_table(frame[frame.objective.isin(keep)], digits=None, missing="")}
 
     def report(self, params, summary: Summary, run_id: str) -> str:
         s = pd.read_csv(summary.files["summary"])

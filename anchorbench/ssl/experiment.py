@@ -109,7 +109,7 @@ class SSL(Experiment):
         widest = probe.pairing.map(len).max() if len(probe) else 0  # the pairing sharing the most attributes
         head = probe[(probe.pairing.map(len) == widest)]
         return super().tables(metrics) | {"probe": probe.to_markdown(index=False),
-                                          "mi": pd.DataFrame(mi).astype(object).fillna("").to_markdown(index=False),
+                                          "mi": markdown_table(pd.DataFrame(mi), digits=None, missing=""),
                                           "headline": head.to_markdown(index=False)}
 
     def report(self, params, summary: Summary, run_id: str) -> str:

@@ -65,6 +65,16 @@ def test_the_gaussian_base_is_on_by_default_and_can_be_turned_off(files, capsys)
     assert bits[0] != bits[1]  # the flag reaches the critic
 
 
+def test_the_moving_average_is_on_by_default_and_ema_0_turns_it_off(files, capsys, monkeypatch):
+    import anchorbench.fit as fit_package  # the command imports fit_critic from it when it runs
+
+    seen, real = [], fit_package.fit_critic
+    monkeypatch.setattr(fit_package, "fit_critic", lambda *a, **k: (seen.append(k["settings"].ema), real(*a, **k))[1])
+    for extra in ([], ["--ema", "0"], ["--ema", "0.9"]):
+        assert main(["estimate", str(files / "x.npy"), str(files / "y.npy"), *FAST, *extra]) == 0
+    assert seen == [0.99, None, 0.9]
+
+
 def test_without_test_rows_the_validation_rows_read_out(files, capsys):
     assert main(["estimate", str(files / "x.npy"), str(files / "y.npy"), "--test-fraction", "0", *FAST]) == 0
     assert "read on 40 validation (the early-stopping rows: no test rows) of 200 pairs" in capsys.readouterr().out
@@ -110,6 +120,7 @@ BAD = [
     (["x.npy", "y.npy", "--hparam", "nu"], "KEY=VALUE"),
     (["x.npy", "y.npy", "--pmi-out", "out.txt"], "unsupported file type"),
     (["x.npy", "y.npy", "--critic", "joint", "--no-gaussian-base"], "separable critic only"),
+    (["x.npy", "y.npy", "--ema", "1.5"], "TrainSettings.ema must be a decay in"),
 ]
 
 

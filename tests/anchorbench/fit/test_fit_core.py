@@ -128,6 +128,42 @@ def test_fit_runs_stops_computing_finished_runs(monkeypatch):
     assert rows[0] == 2 and rows[-1] == 1 and len(rows) < 2 * FAST.max_steps
 
 
+def test_the_moving_average_follows_its_recursion_and_is_what_checks_keep():
+    """update_ema: a_1 = w_1, then a_t = d_t a_(t-1) + (1 - d_t) w_t with d_t = min(decay, (1 + t) / (10 + t)).
+    check: validates the average, keeps it as the best state, and hands the weights back to training unchanged."""
+    prepared, module, optimizer = _module_and_optimizer([split()], [FitRun(seed=s) for s in (0, 1)])
+    stream = train_module.BatchStream(prepared[0], 0, FAST.batch_size)
+    expected = None
+    for step in range(1, 31):
+        optimizer.zero_grad(set_to_none=True)
+        module.train_step(step, [stream.next()])
+        optimizer.step()
+        module.update_ema(step, 0.9)
+        weights = [p.detach().clone() for p in module.critic.parameters()]
+        d = min(0.9, (1 + step) / (10 + step))
+        expected = weights if expected is None else [d * a + (1 - d) * w for a, w in zip(expected, weights)]
+    for average, want, w in zip(module.ema, expected, weights):
+        torch.testing.assert_close(average, want, rtol=1e-5, atol=1e-6)
+    assert any(not torch.equal(a, w) for a, w in zip(module.ema, weights))  # an average, not the last weights
+    rows = module.check(30, prepared, FAST, 30, False, optimizer)
+    assert [r["step"] for r in rows] == [30, 30]
+    for p, w, best, average in zip(module.critic.parameters(), weights, module.best_state, module.ema):
+        assert torch.equal(p, w) and torch.equal(best, average)
+    plain = TrainSettings(**{**FAST.__dict__, "ema": None})
+    module.ema, averaged_loss = None, rows[0]["val_loss"]
+    assert module.check(30, prepared, plain, 30, False, optimizer)[0]["val_loss"] != averaged_loss
+
+
+def test_a_moving_average_changes_the_fit_and_stays_deterministic():
+    data = [split()]
+    settings = TrainSettings(**{**FAST.__dict__, "ema": 0.95})
+    a, b = (fit_runs(data, [FitRun(seed=1)], CRITIC, settings)[0] for _ in range(2))
+    plain = fit_runs(data, [FitRun(seed=1)], CRITIC, FAST)[0]
+    x, y = gaussian(64, seed=5)
+    np.testing.assert_array_equal(a.pmi(x, y), b.pmi(x, y))
+    assert a.mi_nats == b.mi_nats != plain.mi_nats
+
+
 def test_same_seed_same_numbers():
     x, y = gaussian(600)
     a = fit_critic(x, y, seeds=[0, 1], critic=CRITIC, settings=FAST)
@@ -289,6 +325,9 @@ def test_bad_settings_and_runs():
         TrainSettings(lr=0)
     with pytest.raises(ValueError, match="TrainSettings.device"):
         TrainSettings(device="tpu")
+    for bad in (0.0, 1.0, 1, "0.99"):
+        with pytest.raises(ValueError, match="TrainSettings.ema must be a decay in \\(0, 1\\) or None"):
+            TrainSettings(ema=bad)
     with pytest.raises(ValueError, match="runs\\[0\\].data"):
         fit_runs([split()], [FitRun(data=1)], CRITIC, FAST)
     with pytest.raises(ValueError, match="splits\\[0\\].x_val.*NaN"):
