@@ -23,9 +23,8 @@ from scipy.special import gammaln
 
 from anchorbench.fit.data import split_rows
 from anchorbench.fit.result import dv_readout
-from anchorbench.io import write_frame
+from bench.bench_fit import RESULTS, write_result
 
-RESULTS = Path(__file__).parent / "results"
 DOF = {"student-identity-1-1-1": 1, "student-identity-2-2-1": 1, "student-identity-2-2-2": 2,
        "student-identity-3-3-2": 2, "student-identity-3-3-3": 3, "student-identity-5-5-2": 2,
        "student-identity-5-5-3": 3}  # bmi.benchmark's degrees of freedom per task
@@ -69,10 +68,9 @@ def main(argv: list[str] | None = None) -> None:
             print(rows[-1], flush=True)
     frame = pd.DataFrame(rows)
     frame["test_rows_rel_error"] = frame.test_rows_dv_nats / frame.truth_nats - 1
-    write_frame(RESULTS / "readout_noise.csv", frame)
     lines = ["Exact-critic DV readout on the fit core's 2,000 test rows (bmi student-identity tasks, N = 10,000); "
              "fold SD: over five disjoint 2,000-row folds.", "", frame.round(4).to_markdown(index=False), ""]
-    (RESULTS / "readout_noise.md").write_text("\n".join(lines))
+    write_result(f"{RESULTS}/readout_noise", frame, "\n".join(lines))  # both files atomically, as bench_fit does
 
 
 if __name__ == "__main__":
