@@ -93,7 +93,7 @@ def make_data(n: int, dim: int, true_bits: float, seed: int = 0) -> tuple[np.nda
 def run_anchorbench(x, y, seeds: int, settings: TrainSettings, critic: dict) -> list[float]:
     # the plain loop's protocol: 80/20 train/validation, readout on the validation rows, the registry's nu = 1
     fit = fit_critic(x, y, estimator="infonce_anchor", hparams={"nu": 1.0, "K": settings.batch_size - 1},
-                     critic=critic, seeds=seeds, test_fraction=0.0, settings=settings)
+                     critic=critic, seeds=seeds, val_fraction=0.2, test_fraction=0.0, settings=settings)
     return fit.per_seed_bits
 
 

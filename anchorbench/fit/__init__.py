@@ -4,7 +4,7 @@ Quick use::
 
     from anchorbench.fit import fit_critic
     fit = fit_critic(x, y)           # the defaults: anchorbench.fit.defaults (FIT_DEFAULTS, FIT_CRITIC, nu = K)
-    fit.mi_bits, fit.mi_bits_sd      # DV readout on held-out test rows of the seeds' mean PMI, SD over seeds
+    fit.mi_bits, fit.mi_bits_sd      # plug-in readout on held-out test rows, mean and SD over seeds
     fit.pmi(x_new, y_new)            # [m] PMI (nats) of aligned pairs, averaged over seeds
     fit.pmi_grid(x_new, y_new)       # [m, k] PMI of every (x_i, y_j)
 
@@ -32,7 +32,7 @@ Which estimators identify the PMI (``Estimator.identifies_ratio``, ``FitResult.i
 trained by a Fisher-consistent density-ratio objective converges to log r(x, y) = log p(x,y)/(p(x)p(y))
 itself: infonce_anchor (nu > 0), the other anchored scoring rules (spherical, brier, inverse_log),
 js, js_plugin, smile, nwj, nwj_plugin, chi2, fdime, binary_rule. Those give a plug-in MI readout (the mean
-of log r over validation pairs) and a PMI that one threshold can be put on. Not identified: infonce (and
+of log r over the joint test pairs) and a PMI that one threshold can be put on. Not identified: infonce (and
 scoring rules with nu = 0): the softmax over y's in a batch is unchanged by adding any C(y), so the critic
 is log r + C(y); dv and mine: the DV bound is unchanged by adding a constant, so the critic is log r + c.
 For those ``pmi`` still returns the critic's value but warns (``strict=True`` raises); their MI readout

@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from anchorbench.fit.defaults import FIT_CRITIC, FIT_SETTINGS
+from anchorbench.fit.defaults import FIT_CRITIC, FIT_SETTINGS, READOUT, READOUTS
 
 INPUTS = (".npy", ".csv", ".parquet")
 OUTPUTS = (".csv", ".parquet", ".npy")
@@ -54,7 +54,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         p.add_argument(f"--{flag}", type=kind, help=f"{text} (default {FIT_SETTINGS[flag.replace('-', '_')]})")
     p.add_argument("--ema", type=float, help="decay of the moving average of the weights that the checks and the "
                    f"result use (default {FIT_SETTINGS['ema']}; 0: the last step's weights)")
-    p.add_argument("--val-fraction", type=float, default=0.2, help="rows for early stopping (default 0.2)")
+    p.add_argument("--readout", choices=READOUTS, default=READOUT,
+                   help=f"how the MI is read on the test rows (default {READOUT}: each seed's own readout, for "
+                        "infonce_anchor the plug-in mean PMI, averaged; dv: the DV bound of the seeds' mean PMI)")
+    p.add_argument("--val-fraction", type=float,
+                   help="rows for early stopping (default 0.1, at least one batch of rows)")
     p.add_argument("--test-fraction", type=float, default=0.2,
                    help="rows the MI is read on (default 0.2; 0: read on the validation rows)")
     p.add_argument("--split-seed", type=int, default=0)
@@ -137,7 +141,7 @@ def _fit(args):
     settings = dataclasses.replace(FIT_DEFAULTS, **given, device=args.device, progress=not args.quiet)
     fit = fit_critic(x, y, estimator=args.estimator, hparams=_parse_hparams(args.hparam), critic=critic,
                      seeds=args.seeds, val_fraction=args.val_fraction, test_fraction=args.test_fraction,
-                     split_seed=args.split_seed, settings=settings)
+                     split_seed=args.split_seed, settings=settings, readout=args.readout)
     return fit, x, y
 
 

@@ -124,7 +124,7 @@ def test_defaults_within_10_percent(case, mixture_mi):
     sample, truth = CASES[case]
     truth = mixture_mi if truth is None else truth()
     fit = fit_critic(*sample(N, seed=0))
-    assert fit.identified and fit.n_diverged == 0 and fit.readout == "dv" and len(fit.test_rows) == N // 5
+    assert fit.identified and fit.n_diverged == 0 and fit.readout == "estimator" and len(fit.test_rows) == N // 5
     assert fit.mi_nats == pytest.approx(truth, rel=0.10)
 
 

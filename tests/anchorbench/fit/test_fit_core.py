@@ -10,7 +10,8 @@ import torch
 from anchorbench.fit import FIT_DEFAULTS, FitRun, PairedSplit, TrainSettings, fit_critic, fit_runs
 from anchorbench.fit import train as train_module
 from anchorbench.fit.data import normal_scores, split_rows
-from anchorbench.fit.defaults import FIT_SETTINGS, fit_hparams
+from anchorbench.fit.defaults import FIT_SETTINGS, fit_hparams, val_fraction_for
+from anchorbench.fit.result import dv_readout
 
 CRITIC = {"type": "separable", "width": 16, "depth": 1, "embed": 8}
 FAST = TrainSettings(batch_size=32, lr=1e-3, max_steps=120, check_every=20, patience=60, progress=False)
@@ -170,11 +171,40 @@ def test_same_seed_same_numbers():
     b = fit_critic(x, y, seeds=[0, 1], critic=CRITIC, settings=FAST)
     assert a.per_seed_bits == b.per_seed_bits and a.per_seed_bits[0] != a.per_seed_bits[1]
     assert a.curve.equals(b.curve) and set(a.curve.seed) == {0, 1}
-    # read by DV on the test rows: the seeds' mean PMI grid's DV is >= the mean of the seeds' (DV is concave)
-    assert a.readout == "dv" and a.mi_bits >= np.mean(a.per_seed_bits) and a.mi_bits_sd > 0
+    # the default readout: each seed's own (infonce_anchor's plug-in mean PMI of the test pairs), averaged
+    assert a.readout == "estimator" and a.per_seed_bits == [r.mi_bits for r in a.results]
+    assert a.mi_bits == pytest.approx(np.mean(a.per_seed_bits)) and a.mi_bits_sd > 0
     assert a.mi_nats == pytest.approx(a.mi_bits * math.log(2))
-    assert len(a.val_rows) == len(a.test_rows) == 120 and len(a.train_rows) == 360
+    assert (len(a.train_rows), len(a.val_rows), len(a.test_rows)) == (420, 60, 120)  # val 10 %, test 20 %
     assert len(np.unique(np.r_[a.train_rows, a.val_rows, a.test_rows])) == 600
+
+
+@pytest.mark.parametrize("n, batch, fraction", [(10_000, 256, 0.1), (2560, 256, 0.1), (2000, 256, 0.128),
+                                                (1280, 256, 0.2), (300, 256, 0.5)])
+def test_the_default_validation_fold_is_10_percent_and_at_least_one_batch(n, batch, fraction):
+    assert val_fraction_for(n, batch) == pytest.approx(fraction)
+    assert len(split_rows(n, val_fraction_for(n, batch), 0, 0.2)[1]) == max(round(0.1 * n), min(batch, n // 2))
+
+
+def test_small_datasets_get_one_validation_batch_and_too_small_ones_a_clear_error():
+    x, y = gaussian(200)  # FAST's batch 32: 10 % is 20 rows, so the fold is raised to one batch
+    assert len(fit_critic(x, y, seeds=1, critic=CRITIC, settings=FAST).val_rows) == 32
+    with pytest.raises(ValueError, match=r"too few samples in x, y \(40 rows, val_fraction=0.5, test_fraction=0.2\)"):
+        fit_critic(*gaussian(40), seeds=1, critic=CRITIC, settings=FAST)
+
+
+def test_dv_readout_reads_the_test_rows_grid():
+    """readout="dv": each seed's DV bound on its test-row PMI grid; the MI is the DV of the seeds' mean grid, which
+    is >= the mean of the seeds' (DV is concave in the critic). Training is the same as with the default readout."""
+    x, y = gaussian(600)
+    plain = fit_critic(x, y, seeds=[0, 1], critic=CRITIC, settings=FAST)
+    dv = fit_critic(x, y, seeds=[0, 1], critic=CRITIC, settings=FAST, readout="dv")
+    assert dv.readout == "dv" and dv.mi_bits >= np.mean(dv.per_seed_bits) and dv.per_seed_bits != plain.per_seed_bits
+    assert [r.best_step for r in dv.results] == [r.best_step for r in plain.results]
+    grid = dv.results[0].pmi_grid(x[dv.test_rows], y[dv.test_rows])
+    assert dv.per_seed_bits[0] == pytest.approx(dv_readout(grid) / math.log(2))
+    with pytest.raises(ValueError, match=r"readout must be one of \['estimator', 'dv'\], got 'plugin'"):
+        fit_critic(x, y, seeds=1, critic=CRITIC, settings=FAST, readout="plugin")
 
 
 def test_test_rows_give_the_readout_and_nothing_else():
